@@ -1,0 +1,192 @@
+// Package cli is berth's command line: it turns flags into typed options,
+// calls one function of the engine (or of a store) per command, and renders
+// the answer the way the docker CLI does. Exit codes and user-facing error
+// wording are decided here and nowhere else; no business logic lives here.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/engine"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/root"
+)
+
+// Version is set at build time with -ldflags "-X github.com/berth/berth/internal/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// StatusError carries an exit status chosen by a command (a container's exit
+// code, or 125/126/127) through cobra to Execute.
+type StatusError struct {
+	Status  int
+	Message string // printed to stderr when non-empty
+}
+
+func (e StatusError) Error() string { return e.Message }
+
+// app is what every command needs: the streams and a lazily opened engine.
+type app struct {
+	rootDir string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	eng     *engine.Engine
+}
+
+// engine opens the stores on first use, so `berth version` touches no disk.
+func (a *app) engine() (*engine.Engine, error) {
+	if a.eng != nil {
+		return a.eng, nil
+	}
+	dir := a.rootDir
+	if dir == "" {
+		dir = os.Getenv("BERTH_ROOT")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.Open(root.New(dir), exe)
+	if err != nil {
+		return nil, err
+	}
+	a.eng = e
+	return e, nil
+}
+
+// Execute runs the command line and returns the process exit code.
+func Execute(args []string) int {
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	cmd := newRootCmd(a)
+	cmd.SetArgs(args)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer cancel()
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var se StatusError
+	if errors.As(err, &se) {
+		if se.Message != "" {
+			fmt.Fprintln(a.stderr, se.Message)
+		}
+		return se.Status
+	}
+	fmt.Fprintln(a.stderr, "Error: "+userMessage(err))
+	return 1
+}
+
+// userMessage words an engine error for people: Docker's phrases for the
+// common classes, the wrapped context otherwise.
+func userMessage(err error) string {
+	msg := err.Error()
+	// Strip the class suffix we wrap with (": not found") where the message already says it.
+	for _, class := range []error{errdefs.ErrNotFound, errdefs.ErrInvalid, errdefs.ErrConflict} {
+		suffix := ": " + class.Error()
+		if errors.Is(err, class) && strings.HasSuffix(msg, suffix) {
+			msg = strings.TrimSuffix(msg, suffix)
+		}
+	}
+	return msg
+}
+
+// runError is how `run` and `create` report berth's own failures: Docker
+// prints "docker: <msg>." plus a help hint and exits 125.
+func runError(verb string, err error) error {
+	var se StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	code := 125
+	switch {
+	case errors.Is(err, engine.ErrCommandNotFound):
+		code = 127
+	case errors.Is(err, engine.ErrCommandNotExecutable):
+		code = 126
+	}
+	msg := userMessage(err)
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return StatusError{Status: code, Message: fmt.Sprintf("berth: %s\nSee 'berth %s --help'.", msg, verb)}
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "berth [OPTIONS] COMMAND",
+		Short:         "A daemonless, Docker-compatible container engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+		// Flags after the image name belong to the container's command.
+		TraverseChildren: true,
+	}
+	cmd.SetVersionTemplate("berth version {{.Version}}\n")
+	cmd.PersistentFlags().StringVar(&a.rootDir, "root", "", "Root directory of persistent and runtime state (default /var/lib/berth and /run/berth; env BERTH_ROOT)")
+	cmd.PersistentFlags().BoolP("debug", "D", false, "Enable debug mode")
+	cmd.PersistentFlags().String("log-level", "info", "Set the logging level")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return StatusError{Status: 125, Message: fmt.Sprintf("%s\nSee '%s --help'.", err, c.CommandPath())}
+	})
+	cmd.SetOut(a.stdout)
+	cmd.SetErr(a.stderr)
+
+	containerCmds := containerCommands(a)
+	imageCmds := imageCommands(a)
+	for _, c := range append(containerCmds, imageCmds...) {
+		if c.top != nil {
+			cmd.AddCommand(c.top)
+		}
+	}
+	cmd.AddCommand(
+		managementCmd("container", "Manage containers", containerCmds, a),
+		managementCmd("image", "Manage images", imageCmds, a),
+		newVolumeCmd(a),
+		newSystemCmd(a),
+		newVersionCmd(a),
+		newInfoCmd(a),
+		newSuperviseCmd(a),
+	)
+	return cmd
+}
+
+// pair is one command as it appears at top level (`berth ps`) and under its
+// management command (`berth container ls`); Docker offers both.
+type pair struct {
+	top  *cobra.Command      // nil when only the management form exists
+	mgmt func() *cobra.Command // builds a fresh copy for the management command
+}
+
+func managementCmd(name, short string, cmds []pair, a *app) *cobra.Command {
+	m := &cobra.Command{Use: name, Short: short, Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
+		return c.Help()
+	}}
+	for _, p := range cmds {
+		m.AddCommand(p.mgmt())
+	}
+	return m
+}
+
+// renamed returns a copy builder of cmd named use (e.g. "ls" for "ps") with aliases.
+func renamed(build func() *cobra.Command, use string, aliases ...string) func() *cobra.Command {
+	return func() *cobra.Command {
+		c := build()
+		_, rest, _ := strings.Cut(c.Use, " ")
+		c.Use = strings.TrimSpace(use + " " + rest)
+		c.Aliases = aliases
+		return c
+	}
+}
+
+func same(build func() *cobra.Command) pair {
+	return pair{top: build(), mgmt: build}
+}

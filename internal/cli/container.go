@@ -1,0 +1,375 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/engine"
+	"github.com/berth/berth/internal/opts"
+)
+
+func containerCommands(a *app) []pair {
+	return []pair{
+		same(func() *cobra.Command { return newRunCmd(a) }),
+		same(func() *cobra.Command { return newCreateCmd(a) }),
+		same(func() *cobra.Command { return newStartCmd(a) }),
+		same(func() *cobra.Command { return newStopCmd(a) }),
+		same(func() *cobra.Command { return newKillCmd(a) }),
+		same(func() *cobra.Command { return newRestartCmd(a) }),
+		same(func() *cobra.Command { return newWaitCmd(a) }),
+		same(func() *cobra.Command { return newPauseCmd(a, true) }),
+		same(func() *cobra.Command { return newPauseCmd(a, false) }),
+		same(func() *cobra.Command { return newRenameCmd(a) }),
+		same(func() *cobra.Command { return newLogsCmd(a) }),
+		same(func() *cobra.Command { return newExecCmd(a) }),
+		same(func() *cobra.Command { return newTopCmd(a) }),
+		same(func() *cobra.Command { return newStatsCmd(a) }),
+		same(func() *cobra.Command { return newDiffCmd(a) }),
+		same(func() *cobra.Command { return newCommitCmd(a) }),
+		same(func() *cobra.Command { return newExportCmd(a) }),
+		{top: newRmCmd(a), mgmt: renamed(func() *cobra.Command { return newRmCmd(a) }, "rm", "remove")},
+		{top: newPsCmd(a), mgmt: renamed(func() *cobra.Command { return newPsCmd(a) }, "ls", "ps", "list")},
+		{top: newInspectCmd(a), mgmt: func() *cobra.Command { return newContainerInspectCmd(a) }},
+		{mgmt: func() *cobra.Command { return newContainerPruneCmd(a) }},
+	}
+}
+
+// forEach runs fn on every argument, printing the argument on success and
+// "Error response" lines for failures, exiting 1 if any failed — Docker's
+// behaviour for stop, kill, rm, start, pause...
+func (a *app) forEach(refs []string, fn func(e *engine.Engine, ref string) error) error {
+	e, err := a.engine()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, ref := range refs {
+		if err := fn(e, ref); err != nil {
+			fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
+			failed = true
+			continue
+		}
+		fmt.Fprintln(a.stdout, ref)
+	}
+	if failed {
+		return StatusError{Status: 1}
+	}
+	return nil
+}
+
+func newStartCmd(a *app) *cobra.Command {
+	var attach, interactive bool
+	cmd := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				if len(args) > 1 {
+					return fmt.Errorf("you cannot start and attach multiple containers at once")
+				}
+				e, err := a.engine()
+				if err != nil {
+					return err
+				}
+				c, err := e.Container(args[0])
+				if err != nil {
+					return err
+				}
+				code, err := a.attachRun(cmd.Context(), e, c, interactive, c.Config.Tty)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return StatusError{Status: code}
+				}
+				return nil
+			}
+			return a.forEach(args, func(e *engine.Engine, ref string) error {
+				_, err := e.Start(cmd.Context(), ref)
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	return cmd
+}
+
+func timeoutFlag(cmd *cobra.Command) func() *int {
+	var t int
+	cmd.Flags().IntVarP(&t, "time", "t", 10, "Seconds to wait before killing the container")
+	cmd.Flags().IntVar(&t, "timeout", 10, "Seconds to wait before killing the container")
+	cmd.Flags().Lookup("timeout").Hidden = true
+	return func() *int {
+		if cmd.Flags().Changed("time") || cmd.Flags().Changed("timeout") {
+			return &t
+		}
+		return nil
+	}
+}
+
+func newStopCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "stop [OPTIONS] CONTAINER [CONTAINER...]", Short: "Stop one or more running containers", Args: cobra.MinimumNArgs(1)}
+	timeout := timeoutFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return a.forEach(args, func(e *engine.Engine, ref string) error { return e.Stop(cmd.Context(), ref, timeout()) })
+	}
+	return cmd
+}
+
+func newRestartCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "restart [OPTIONS] CONTAINER [CONTAINER...]", Short: "Restart one or more containers", Args: cobra.MinimumNArgs(1)}
+	timeout := timeoutFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return a.forEach(args, func(e *engine.Engine, ref string) error { return e.Restart(cmd.Context(), ref, timeout()) })
+	}
+	return cmd
+}
+
+func newKillCmd(a *app) *cobra.Command {
+	var sig string
+	cmd := &cobra.Command{
+		Use: "kill [OPTIONS] CONTAINER [CONTAINER...]", Short: "Kill one or more running containers", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := opts.ParseSignal(sig)
+			if err != nil {
+				return err
+			}
+			return a.forEach(args, func(e *engine.Engine, ref string) error { return e.Kill(ref, s) })
+		},
+	}
+	cmd.Flags().StringVarP(&sig, "signal", "s", "KILL", "Signal to send to the container")
+	return cmd
+}
+
+func newRmCmd(a *app) *cobra.Command {
+	var force, volumes bool
+	cmd := &cobra.Command{
+		Use: "rm [OPTIONS] CONTAINER [CONTAINER...]", Short: "Remove one or more containers", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			errs := e.RemoveMany(cmd.Context(), args, force, volumes)
+			failed := false
+			for i, err := range errs {
+				if err != nil {
+					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
+					failed = true
+					continue
+				}
+				fmt.Fprintln(a.stdout, args[i])
+			}
+			if failed {
+				return StatusError{Status: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	cmd.Flags().BoolP("link", "l", false, "Remove the specified link")
+	return cmd
+}
+
+func newWaitCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use: "wait CONTAINER [CONTAINER...]", Short: "Block until one or more containers stop, then print their exit codes", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			failed := false
+			for _, ref := range args {
+				code, err := e.Wait(cmd.Context(), ref)
+				if err != nil {
+					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
+					failed = true
+					continue
+				}
+				fmt.Fprintln(a.stdout, code)
+			}
+			if failed {
+				return StatusError{Status: 1}
+			}
+			return nil
+		},
+	}
+}
+
+func newPauseCmd(a *app, pause bool) *cobra.Command {
+	use, short := "pause", "Pause all processes within one or more containers"
+	if !pause {
+		use, short = "unpause", "Unpause all processes within one or more containers"
+	}
+	return &cobra.Command{
+		Use: use + " CONTAINER [CONTAINER...]", Short: short, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.forEach(args, func(e *engine.Engine, ref string) error {
+				if pause {
+					return e.Pause(ref)
+				}
+				return e.Unpause(ref)
+			})
+		},
+	}
+}
+
+func newRenameCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use: "rename CONTAINER NEW_NAME", Short: "Rename a container", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			return e.Containers.Rename(args[0], args[1])
+		},
+	}
+}
+
+func newContainerPruneCmd(a *app) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use: "prune [OPTIONS]", Short: "Remove all stopped containers", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			all, err := e.List()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "Deleted Containers:")
+			for _, c := range all {
+				if c.State.Running {
+					continue
+				}
+				if err := e.Remove(cmd.Context(), c.ID, false, false); err == nil {
+					fmt.Fprintln(a.stdout, c.ID)
+				}
+			}
+			fmt.Fprintln(a.stdout)
+			fmt.Fprintln(a.stdout, "Total reclaimed space: 0B")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	return cmd
+}
+
+// psRow is one `ps` line; field names are docker's --format keys.
+type psRow struct {
+	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Size, Names, Labels, Mounts, Networks, LocalVolumes string
+}
+
+func newPsCmd(a *app) *cobra.Command {
+	var all, quiet, noTrunc, latest bool
+	var last int
+	var filters []string
+	var format string
+	cmd := &cobra.Command{
+		Use: "ps [OPTIONS]", Short: "List containers", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			list, err := e.List()
+			if err != nil {
+				return err
+			}
+			f, err := parseFilters(filters, "name", "status", "ancestor", "id", "label", "exited")
+			if err != nil {
+				return err
+			}
+			sortNewestFirst(list)
+			if latest {
+				last = 1
+			}
+			if last > 0 {
+				all = true
+			}
+			var rows []any
+			now := time.Now()
+			for _, c := range list {
+				if !all && !c.State.Running && len(f["status"]) == 0 {
+					continue
+				}
+				if !f.matchContainer(c, e) {
+					continue
+				}
+				if last > 0 && len(rows) >= last {
+					break
+				}
+				if quiet {
+					fmt.Fprintln(a.stdout, trunc(c.ID, noTrunc))
+					rows = append(rows, nil)
+					continue
+				}
+				rows = append(rows, psRowOf(c, now, noTrunc))
+			}
+			if quiet {
+				return nil
+			}
+			return tableOut(a.stdout, format, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+				map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
+					"Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"}, rows)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
+	fl.BoolVarP(&latest, "latest", "l", false, "Show the latest created container (includes all states)")
+	fl.IntVarP(&last, "last", "n", -1, "Show n last created containers (includes all states)")
+	fl.StringArrayVarP(&filters, "filter", "f", nil, "Filter output based on conditions provided")
+	fl.StringVar(&format, "format", "", "Format output using a custom template")
+	fl.BoolP("size", "s", false, "Display total file sizes")
+	return cmd
+}
+
+func psRowOf(c *container.Container, now time.Time, noTrunc bool) psRow {
+	cmdline := strings.Join(append([]string{c.Path}, c.Args...), " ")
+	if !noTrunc {
+		cmdline = ellipsis(cmdline, 20)
+	}
+	cmdline = `"` + cmdline + `"`
+	var labels []string
+	for k, v := range c.Config.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	var mounts []string
+	for _, m := range c.Mounts {
+		name := m.Name
+		if name == "" {
+			name = m.Source
+		}
+		if !noTrunc {
+			name = ellipsis(name, 15)
+		}
+		mounts = append(mounts, name)
+	}
+	return psRow{
+		ID:         trunc(c.ID, noTrunc),
+		Image:      c.ImageRef,
+		Command:    cmdline,
+		CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor: humanAgo(now, c.Created),
+		State:      c.State.Status,
+		Status:     container.StatusString(c, now),
+		Size:       "0B",
+		Names:      c.Name,
+		Labels:     strings.Join(labels, ","),
+		Mounts:     strings.Join(mounts, ","),
+		Networks:   c.Host.NetworkMode,
+	}
+}

@@ -1,0 +1,411 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/engine"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
+)
+
+// containerJSON is `docker inspect`'s container shape (API 1.41).
+type containerJSON struct {
+	ID              string            `json:"Id"`
+	Created         string            `json:"Created"`
+	Path            string            `json:"Path"`
+	Args            []string          `json:"Args"`
+	State           stateJSON         `json:"State"`
+	Image           string            `json:"Image"`
+	ResolvConfPath  string            `json:"ResolvConfPath"`
+	HostnamePath    string            `json:"HostnamePath"`
+	HostsPath       string            `json:"HostsPath"`
+	LogPath         string            `json:"LogPath"`
+	Name            string            `json:"Name"`
+	RestartCount    int               `json:"RestartCount"`
+	Driver          string            `json:"Driver"`
+	Platform        string            `json:"Platform"`
+	MountLabel      string            `json:"MountLabel"`
+	ProcessLabel    string            `json:"ProcessLabel"`
+	AppArmorProfile string            `json:"AppArmorProfile"`
+	ExecIDs         []string          `json:"ExecIDs"`
+	HostConfig      hostConfigJSON    `json:"HostConfig"`
+	GraphDriver     graphDriverJSON   `json:"GraphDriver"`
+	Mounts          []container.Mount `json:"Mounts"`
+	Config          configJSON        `json:"Config"`
+	NetworkSettings networkJSON       `json:"NetworkSettings"`
+}
+
+type stateJSON struct {
+	Status     string            `json:"Status"`
+	Running    bool              `json:"Running"`
+	Paused     bool              `json:"Paused"`
+	Restarting bool              `json:"Restarting"`
+	OOMKilled  bool              `json:"OOMKilled"`
+	Dead       bool              `json:"Dead"`
+	Pid        int               `json:"Pid"`
+	ExitCode   int               `json:"ExitCode"`
+	Error      string            `json:"Error"`
+	StartedAt  string            `json:"StartedAt"`
+	FinishedAt string            `json:"FinishedAt"`
+	Health     *container.Health `json:"Health,omitempty"`
+}
+
+type hostConfigJSON struct {
+	Binds           []string                `json:"Binds"`
+	ContainerIDFile string                  `json:"ContainerIDFile"`
+	LogConfig       logConfigJSON           `json:"LogConfig"`
+	NetworkMode     string                  `json:"NetworkMode"`
+	PortBindings    map[string]any          `json:"PortBindings"`
+	RestartPolicy   container.RestartPolicy `json:"RestartPolicy"`
+	AutoRemove      bool                    `json:"AutoRemove"`
+	VolumeDriver    string                  `json:"VolumeDriver"`
+	VolumesFrom     []string                `json:"VolumesFrom"`
+	CapAdd          []string                `json:"CapAdd"`
+	CapDrop         []string                `json:"CapDrop"`
+	CgroupnsMode    string                  `json:"CgroupnsMode"`
+	Dns             []string                `json:"Dns"`
+	DnsOptions      []string                `json:"DnsOptions"`
+	DnsSearch       []string                `json:"DnsSearch"`
+	ExtraHosts      []string                `json:"ExtraHosts"`
+	GroupAdd        []string                `json:"GroupAdd"`
+	IpcMode         string                  `json:"IpcMode"`
+	Cgroup          string                  `json:"Cgroup"`
+	Links           []string                `json:"Links"`
+	OomScoreAdj     int                     `json:"OomScoreAdj"`
+	PidMode         string                  `json:"PidMode"`
+	Privileged      bool                    `json:"Privileged"`
+	PublishAllPorts bool                    `json:"PublishAllPorts"`
+	ReadonlyRootfs  bool                    `json:"ReadonlyRootfs"`
+	SecurityOpt     []string                `json:"SecurityOpt"`
+	Tmpfs           map[string]string       `json:"Tmpfs,omitempty"`
+	UTSMode         string                  `json:"UTSMode"`
+	UsernsMode      string                  `json:"UsernsMode"`
+	ShmSize         int64                   `json:"ShmSize"`
+	Runtime         string                  `json:"Runtime"`
+	Isolation       string                  `json:"Isolation"`
+	CpuShares       int64                   `json:"CpuShares"`
+	Memory          int64                   `json:"Memory"`
+	NanoCpus        int64                   `json:"NanoCpus"`
+	CgroupParent    string                  `json:"CgroupParent"`
+	PidsLimit       *int64                  `json:"PidsLimit"`
+	Init            *bool                   `json:"Init"`
+	MaskedPaths     []string                `json:"MaskedPaths"`
+	ReadonlyPaths   []string                `json:"ReadonlyPaths"`
+}
+
+type logConfigJSON struct {
+	Type   string            `json:"Type"`
+	Config map[string]string `json:"Config"`
+}
+
+type graphDriverJSON struct {
+	Data map[string]string `json:"Data"`
+	Name string            `json:"Name"`
+}
+
+type configJSON struct {
+	Hostname     string              `json:"Hostname"`
+	Domainname   string              `json:"Domainname"`
+	User         string              `json:"User"`
+	AttachStdin  bool                `json:"AttachStdin"`
+	AttachStdout bool                `json:"AttachStdout"`
+	AttachStderr bool                `json:"AttachStderr"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	Tty          bool                `json:"Tty"`
+	OpenStdin    bool                `json:"OpenStdin"`
+	StdinOnce    bool                `json:"StdinOnce"`
+	Env          []string            `json:"Env"`
+	Cmd          []string            `json:"Cmd"`
+	Healthcheck  *v1.HealthConfig    `json:"Healthcheck,omitempty"`
+	Image        string              `json:"Image"`
+	Volumes      map[string]struct{} `json:"Volumes"`
+	WorkingDir   string              `json:"WorkingDir"`
+	Entrypoint   []string            `json:"Entrypoint"`
+	OnBuild      []string            `json:"OnBuild"`
+	Labels       map[string]string   `json:"Labels"`
+	StopSignal   string              `json:"StopSignal,omitempty"`
+	StopTimeout  *int                `json:"StopTimeout,omitempty"`
+}
+
+type networkJSON struct {
+	Bridge                 string         `json:"Bridge"`
+	SandboxID              string         `json:"SandboxID"`
+	HairpinMode            bool           `json:"HairpinMode"`
+	LinkLocalIPv6Address   string         `json:"LinkLocalIPv6Address"`
+	LinkLocalIPv6PrefixLen int            `json:"LinkLocalIPv6PrefixLen"`
+	Ports                  map[string]any `json:"Ports"`
+	SandboxKey             string         `json:"SandboxKey"`
+	Gateway                string         `json:"Gateway"`
+	IPAddress              string         `json:"IPAddress"`
+	IPPrefixLen            int            `json:"IPPrefixLen"`
+	MacAddress             string         `json:"MacAddress"`
+	Networks               map[string]any `json:"Networks"`
+}
+
+// dockerTime is how Docker prints times in inspect: RFC 3339 with
+// nanoseconds, and the zero time as 0001-01-01T00:00:00Z.
+func dockerTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
+	dir := e.Containers.Dir(c.ID)
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	var pids *int64
+	if c.Host.PidsLimit != 0 {
+		p := c.Host.PidsLimit
+		pids = &p
+	}
+	var initp *bool
+	if c.Host.Init {
+		t := true
+		initp = &t
+	}
+	logCfg := map[string]string{}
+	if c.Host.LogMaxSize > 0 {
+		logCfg["max-size"] = fmt.Sprint(c.Host.LogMaxSize)
+	}
+	if c.Host.LogMaxFiles > 0 {
+		logCfg["max-file"] = fmt.Sprint(c.Host.LogMaxFiles)
+	}
+	mounts := c.Mounts
+	if mounts == nil {
+		mounts = []container.Mount{}
+	}
+	cgroupns := "host"
+	if isCgroup2() {
+		cgroupns = "private"
+	}
+	var binds []string
+	if len(c.Host.Binds) > 0 {
+		binds = c.Host.Binds
+	}
+	var networks map[string]any
+	if c.Host.NetworkMode != "" {
+		networks = map[string]any{c.Host.NetworkMode: map[string]any{
+			"IPAMConfig": nil, "Links": nil, "Aliases": nil, "NetworkID": "", "EndpointID": "", "Gateway": "",
+			"IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+			"MacAddress": "", "DriverOpts": nil,
+		}}
+	}
+	state := c.State
+	return containerJSON{
+		ID:      c.ID,
+		Created: dockerTime(c.Created),
+		Path:    c.Path,
+		Args:    nonNil(c.Args),
+		State: stateJSON{
+			Status: state.Status, Running: state.Running, Paused: state.Paused, Restarting: state.Restarting,
+			OOMKilled: state.OOMKilled, Dead: state.Dead, Pid: state.Pid, ExitCode: state.ExitCode, Error: state.Error,
+			StartedAt: dockerTime(state.StartedAt), FinishedAt: dockerTime(state.FinishedAt), Health: state.Health,
+		},
+		Image:          c.Image,
+		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
+		HostnamePath:   filepath.Join(dir, "hostname"),
+		HostsPath:      filepath.Join(dir, "hosts"),
+		LogPath:        e.LogPath(c.ID),
+		Name:           "/" + c.Name,
+		RestartCount:   c.RestartCount,
+		Driver:         "overlay2",
+		Platform:       "linux",
+		HostConfig: hostConfigJSON{
+			Binds: binds, LogConfig: logConfigJSON{Type: "json-file", Config: logCfg}, NetworkMode: c.Host.NetworkMode,
+			PortBindings: map[string]any{}, RestartPolicy: c.Host.RestartPolicy, AutoRemove: c.Host.AutoRemove,
+			CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, CgroupnsMode: cgroupns, Dns: nonNil(c.Host.DNS), DnsOptions: []string{},
+			DnsSearch: []string{}, ExtraHosts: c.Host.ExtraHosts, IpcMode: "private", Privileged: c.Host.Privileged,
+			ReadonlyRootfs: c.Host.ReadonlyRootfs, SecurityOpt: c.Host.SecurityOpt, Tmpfs: nonEmpty(c.Host.Tmpfs), ShmSize: 67108864,
+			Runtime: runtimeName(c.Host.Runtime), Isolation: "", Memory: c.Host.Memory, NanoCpus: c.Host.NanoCPUs, PidsLimit: pids, Init: initp,
+			MaskedPaths: maskedPaths(c), ReadonlyPaths: readonlyPaths(c),
+		},
+		GraphDriver: graphDriverJSON{Name: "overlay2", Data: e.SnapshotPaths(c)},
+		Mounts:      mounts,
+		Config: configJSON{
+			Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, User: c.Config.User,
+			AttachStdin: c.Config.AttachStdin, AttachStdout: c.Config.AttachStdout, AttachStderr: c.Config.AttachStderr,
+			ExposedPorts: c.Config.ExposedPorts, Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
+			Env: c.Config.Env, Cmd: c.Config.Cmd, Healthcheck: c.Config.Healthcheck, Image: c.Config.Image, Volumes: c.Config.Volumes,
+			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, OnBuild: c.Config.OnBuild, Labels: nonNilMap(c.Config.Labels),
+			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout,
+		},
+		NetworkSettings: networkJSON{Ports: map[string]any{}, Networks: networks},
+	}
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func runtimeName(r string) string {
+	if r == "" {
+		return "berth"
+	}
+	return r
+}
+
+func maskedPaths(c *container.Container) []string {
+	if c.Host.Privileged {
+		return nil
+	}
+	return []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+		"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}
+}
+
+func readonlyPaths(c *container.Container) []string {
+	if c.Host.Privileged {
+		return nil
+	}
+	return []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+}
+
+func newContainerInspectCmd(a *app) *cobra.Command {
+	return inspectCmd(a, "container")
+}
+
+func newInspectCmd(a *app) *cobra.Command {
+	return inspectCmd(a, "")
+}
+
+// inspectCmd is `inspect` (containers, then images) or `container inspect`
+// / `image inspect` when kind is set.
+func inspectCmd(a *app, kind string) *cobra.Command {
+	var tmpl, typ string
+	var size bool
+	short := "Return low-level information on Docker objects"
+	if kind != "" {
+		short = "Display detailed information on one or more " + kind + "s"
+	}
+	cmd := &cobra.Command{
+		Use: "inspect [OPTIONS] NAME|ID [NAME|ID...]", Short: short, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			if kind != "" {
+				typ = kind
+			}
+			var out []any
+			var errs []string
+			for _, ref := range args {
+				v, err := inspectOne(e, ref, typ)
+				if err != nil {
+					errs = append(errs, userMessage(err))
+					continue
+				}
+				out = append(out, v)
+			}
+			if tmpl != "" {
+				for _, v := range out {
+					// Like docker/cli: the typed value first (so {{.ID}}-style
+					// Go field names work), then the JSON map ({{.Id}}).
+					var buf bytes.Buffer
+					if err := format.Object(&buf, tmpl, v); err != nil {
+						buf.Reset()
+						if err := format.Object(&buf, tmpl, toGeneric(v)); err != nil {
+							return err
+						}
+					}
+					a.stdout.Write(buf.Bytes())
+				}
+			} else {
+				if out == nil {
+					out = []any{}
+				}
+				format.JSON(a.stdout, out)
+			}
+			if len(errs) > 0 {
+				return StatusError{Status: 1, Message: "Error: " + strings.Join(errs, "\n")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&tmpl, "format", "f", "", "Format output using a custom template")
+	cmd.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes")
+	if kind == "" {
+		cmd.Flags().StringVar(&typ, "type", "", "Return JSON for specified type")
+	}
+	return cmd
+}
+
+func inspectOne(e *engine.Engine, ref, typ string) (any, error) {
+	if typ == "" || typ == "container" {
+		c, err := e.Container(ref)
+		if err == nil {
+			return inspectContainer(e, c), nil
+		}
+		if !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+		if typ == "container" {
+			return nil, fmt.Errorf("No such container: %s", ref)
+		}
+	}
+	if typ == "" || typ == "image" {
+		img, err := e.Images.Get(ref)
+		if err == nil {
+			return e.Images.Inspect(img), nil
+		}
+		if !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+		if typ == "image" {
+			return nil, fmt.Errorf("No such image: %s", ref)
+		}
+	}
+	if typ == "volume" {
+		v, err := e.Volumes.Get(ref)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: no such volume", ref)
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("No such object: %s", ref)
+}
+
+// toGeneric turns v into the map form of its JSON, numbers kept exact.
+func toGeneric(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return v
+	}
+	return out
+}
+
+func isCgroup2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}

@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"golang.org/x/sys/unix"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/fsutil"
+	"github.com/berth/berth/internal/logs"
+	"github.com/berth/berth/internal/mount"
+	"github.com/berth/berth/internal/runtime"
+	"github.com/berth/berth/internal/spec"
+	"github.com/berth/berth/internal/supervisor"
+)
+
+// Stdio is what an attached start or exec connects to the process.
+type Stdio struct {
+	Stdin          io.Reader // nil unless -i
+	Stdout, Stderr io.Writer
+	TTY            bool
+	// Console receives the pty master when TTY is set; the CLI copies it to the terminal.
+	Console func(pty *os.File)
+}
+
+// Attached is a container (or exec) process this berth process waits for.
+type Attached struct {
+	proc   runtime.Process
+	finish func(code int, waitErr error) (int, error)
+}
+
+// Pid is the process's host PID.
+func (a *Attached) Pid() int { return a.proc.Pid() }
+
+// Signal forwards sig to the process (foreground run proxies SIGINT/SIGTERM).
+func (a *Attached) Signal(sig os.Signal) error { return a.proc.Signal(sig) }
+
+// Wait blocks until the process exits, records the exit and cleans up; it
+// returns the exit status Docker would report (128+N for a signal).
+func (a *Attached) Wait() (int, error) {
+	code, err := a.proc.Wait()
+	return a.finish(code, err)
+}
+
+// Start starts a created or exited container detached: a supervisor process
+// owns it from here on. Starting a running container is a no-op, as in Docker.
+func (e *Engine) Start(ctx context.Context, ref string) (*container.Container, error) {
+	c, err := e.Container(ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State.Running {
+		return c, nil
+	}
+	if _, err := supervisor.Spawn(ctx, e.Exe, []string{"--root", e.Root.Lib, "__supervise", c.ID}); err != nil {
+		return nil, classifyStartError(err)
+	}
+	return e.Containers.Get(c.ID)
+}
+
+// StartAttached starts the container with this process as its owner and
+// stdio wired to the caller's; Wait finishes it (and removes it for --rm).
+func (e *Engine) StartAttached(ctx context.Context, ref string, stdio Stdio) (*Attached, error) {
+	c, err := e.Container(ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State.Running {
+		return nil, fmt.Errorf("container %s is already running: %w", short(c.ID), errdefs.ErrConflict)
+	}
+	release, err := e.Containers.HoldOwner(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := e.openLog(c)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	rio := runtime.IO{Stdin: stdio.Stdin, Terminal: stdio.TTY, Console: stdio.Console}
+	rio.Stdout = io.MultiWriter(stdio.Stdout, logger.Stdout())
+	rio.Stderr = io.MultiWriter(stdio.Stderr, logger.Stderr())
+	if stdio.TTY {
+		rio.Stdout = logger.Stdout()
+	}
+	proc, err := e.launch(ctx, c, rio)
+	if err == nil {
+		_, err = e.Containers.Update(c.ID, func(c *container.Container) error {
+			c.State.SetRunning(proc.Pid(), time.Now().UTC())
+			return nil
+		})
+		if err != nil {
+			proc.Signal(sigkill)
+			proc.Wait()
+			e.teardown(c)
+		}
+	}
+	if err != nil {
+		logger.Close()
+		release()
+		return nil, err
+	}
+	return &Attached{proc: proc, finish: func(code int, waitErr error) (int, error) {
+		defer release()
+		defer logger.Close()
+		return code, e.finish(c, code, waitErr, true)
+	}}, nil
+}
+
+func (e *Engine) openLog(c *container.Container) (*logs.Writer, error) {
+	return logs.NewWriter(e.LogPath(c.ID), logs.Options{MaxSize: c.Host.LogMaxSize, MaxFiles: c.Host.LogMaxFiles})
+}
+
+// LogPath is the container's json-file log.
+func (e *Engine) LogPath(id string) string {
+	return filepath.Join(e.Containers.Dir(id), id+"-json.log")
+}
+
+// launch mounts the rootfs, writes the bundle and starts the container's
+// init; on error everything it did is undone. The caller records the start.
+func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime.IO) (_ runtime.Process, err error) {
+	bundle := e.bundleDir(c.ID)
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			e.rt(c).Delete(c.ID, true)
+			mount.Unmount(rootfs)
+			os.RemoveAll(bundle)
+		}
+	}()
+	mounts, err := e.Snapshots.Mounts(c.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: rootfs: %w", short(c.ID), err)
+	}
+	if !mount.IsMountPoint(rootfs) {
+		if err := mount.All(mounts, rootfs); err != nil {
+			return nil, fmt.Errorf("mount rootfs: %w", err)
+		}
+	}
+	for _, m := range c.Mounts {
+		if m.Type == "volume" {
+			if _, err := e.Volumes.CopyUpInRoot(m.Name, rootfs, m.Destination); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s, err := e.generateSpec(c, rootfs)
+	if err != nil {
+		return nil, err
+	}
+	if err := fsutil.WriteJSONAtomic(filepath.Join(bundle, "config.json"), s, 0o600); err != nil {
+		return nil, err
+	}
+	proc, err := e.rt(c).Start(ctx, c.ID, s, bundle, rio)
+	if err != nil {
+		return nil, classifyStartError(err)
+	}
+	return proc, nil
+}
+
+func classifyStartError(err error) error {
+	switch {
+	case errors.Is(err, runtime.ErrExecNotFound):
+		return fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+	case errors.Is(err, runtime.ErrExecPermission):
+		return fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+	}
+	return err
+}
+
+func (e *Engine) generateSpec(c *container.Container, rootfs string) (*specs.Spec, error) {
+	dir := e.Containers.Dir(c.ID)
+	o := spec.Options{
+		Rootfs:      rootfs,
+		CgroupsPath: "berth/" + c.ID,
+		Process: spec.Process{
+			Args:       append([]string{c.Path}, c.Args...),
+			Env:        c.Config.Env,
+			WorkingDir: c.Config.WorkingDir,
+			User:       c.Config.User,
+			Tty:        c.Config.Tty,
+		},
+		Security: spec.Security{
+			Privileged:  c.Host.Privileged,
+			CapAdd:      c.Host.CapAdd,
+			CapDrop:     c.Host.CapDrop,
+			SecurityOpt: c.Host.SecurityOpt,
+		},
+		Resources: spec.Resources{
+			Memory:    c.Host.Memory,
+			NanoCPUs:  c.Host.NanoCPUs,
+			PidsLimit: c.Host.PidsLimit,
+		},
+		Network: spec.Network{Mode: c.Host.NetworkMode, Hostname: c.Config.Hostname},
+		Mounts: spec.Mounts{
+			ReadonlyRootfs: c.Host.ReadonlyRootfs,
+			Tmpfs:          c.Host.Tmpfs,
+			HostnamePath:   filepath.Join(dir, "hostname"),
+			HostsPath:      filepath.Join(dir, "hosts"),
+			ResolvConfPath: filepath.Join(dir, "resolv.conf"),
+		},
+		Host: e.host(),
+	}
+	if c.Host.Init {
+		o.Process.InitBinary = e.Exe
+	}
+	for _, m := range c.Mounts {
+		o.Mounts.Binds = append(o.Mounts.Binds, spec.Mount{Source: m.Source, Destination: m.Destination, ReadOnly: !m.RW, Propagation: m.Propagation})
+	}
+	return spec.Generate(o)
+}
+
+// finish records a container's exit and releases what its run held: the
+// runtime state, the rootfs mount and the bundle; with --rm (and remove) the
+// container itself.
+func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRemove bool) error {
+	e.teardown(c)
+	id := c.ID
+	c, err := e.Containers.Update(id, func(c *container.Container) error {
+		c.State.SetStopped(code, time.Now().UTC())
+		if waitErr != nil {
+			c.State.Error = waitErr.Error()
+		}
+		return nil
+	})
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil // removed meanwhile (rm -f)
+		}
+		return err
+	}
+	if allowRemove && c.Host.AutoRemove {
+		if err := e.removeOwned(c, true); err != nil {
+			return err
+		}
+		return e.Containers.Delete(c.ID)
+	}
+	return nil
+}
+
+// teardown undoes launch: idempotent, so rm -f and the owner may both call it.
+func (e *Engine) teardown(c *container.Container) {
+	bundle := e.bundleDir(c.ID)
+	e.rt(c).Delete(c.ID, true)
+	mount.Unmount(filepath.Join(bundle, "rootfs"))
+	os.RemoveAll(bundle)
+}
+
+var sigkill = unix.SIGKILL

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"context"
+	"io"
+
+	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/runtime"
+	"github.com/berth/berth/internal/supervisor"
+)
+
+// Supervise is the body of `berth __supervise ID`: this process becomes the
+// container's owner until it has exited for good.
+func (e *Engine) Supervise(ctx context.Context, id string) int {
+	return supervisor.Main([]string{id}, supervisor.Config{Root: e.Root, Starter: starter{e}})
+}
+
+// starter lets the supervisor start, probe and clean up containers without
+// knowing about snapshots, specs or the runtime.
+type starter struct{ e *Engine }
+
+func (s starter) Start(ctx context.Context, c *container.Container, stdout, stderr io.Writer) (supervisor.Proc, error) {
+	return s.e.launch(ctx, c, runtime.IO{Stdout: stdout, Stderr: stderr})
+}
+
+func (s starter) Exec(ctx context.Context, c *container.Container, args []string, out io.Writer) (int, error) {
+	att, err := s.e.Exec(ctx, c.ID, ExecOptions{Cmd: args}, Stdio{Stdout: out, Stderr: out})
+	if err != nil {
+		return -1, err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			att.Signal(sigkill)
+		case <-done:
+		}
+	}()
+	code, err := att.Wait()
+	close(done)
+	return code, err
+}
+
+func (s starter) Cleanup(ctx context.Context, c *container.Container, remove bool) error {
+	return s.e.cleanup(ctx, c, remove)
+}
+
+// cleanup releases a finished container's runtime state and mounts; with
+// remove (--rm) also its snapshot and anonymous volumes. The record itself
+// is left to the caller (the supervisor deletes it).
+func (e *Engine) cleanup(ctx context.Context, c *container.Container, remove bool) error {
+	e.teardown(c)
+	if !remove {
+		return nil
+	}
+	return e.removeOwned(c, true)
+}

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/mount"
+	"github.com/berth/berth/internal/volume"
+)
+
+// PruneReport is what system prune removed.
+type PruneReport struct {
+	Containers []string
+	Images     []image.Deleted
+	Volumes    []string
+	Reclaimed  int64
+}
+
+// SystemPrune removes stopped containers, unused images (dangling, or all
+// with all) and, with volumes, unused anonymous volumes; then collects
+// garbage (blobs and snapshots no image or container needs).
+func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneReport, error) {
+	r := &PruneReport{}
+	list, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if c.State.Running {
+			continue
+		}
+		if err := e.removeStopped(c, false); err == nil {
+			r.Containers = append(r.Containers, c.ID)
+		}
+	}
+	deleted, reclaimed, err := e.Images.Prune(image.PruneOptions{All: all, InUse: e.ImageUsage})
+	if err != nil {
+		return nil, err
+	}
+	r.Images, r.Reclaimed = deleted, reclaimed
+	if volumes {
+		rep, err := e.Volumes.Prune(volume.PruneOptions{}, e.VolumeUsers)
+		if err != nil {
+			return nil, err
+		}
+		r.Volumes = rep.VolumesDeleted
+		r.Reclaimed += int64(rep.SpaceReclaimed)
+	}
+	e.cleanStale()
+	return r, nil
+}
+
+// cleanStale removes bundles and mounts left by owners that died without
+// cleaning up (kill -9, power loss), for containers that are not running.
+func (e *Engine) cleanStale() []string {
+	var fixed []string
+	entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
+	for _, ent := range entries {
+		id := ent.Name()
+		c, err := e.Containers.Get(id)
+		if err == nil && c.State.Running {
+			continue
+		}
+		rootfs := filepath.Join(e.bundleDir(id), "rootfs")
+		if mount.IsMountPoint(rootfs) {
+			fixed = append(fixed, "stale rootfs mount "+rootfs)
+		} else {
+			fixed = append(fixed, "stale bundle "+e.bundleDir(id))
+		}
+		if err != nil {
+			c = &container.Container{ID: id}
+		}
+		e.teardown(c)
+	}
+	return fixed
+}
+
+// DiskUsageRow is one line of system df.
+type DiskUsageRow struct {
+	Type              string
+	Total, Active     int
+	Size, Reclaimable int64
+}
+
+// DiskUsage reports space used by images, containers and volumes.
+func (e *Engine) DiskUsage() ([]DiskUsageRow, error) {
+	imgs, err := e.Images.List()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range cs {
+		used[c.Image] = true
+	}
+	imgRow := DiskUsageRow{Type: "Images", Total: len(imgs)}
+	counted := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		var size int64
+		for _, ch := range img.ChainIDs {
+			if counted[ch] {
+				continue
+			}
+			counted[ch] = true
+			n, _ := e.Snapshots.Usage(ch)
+			size += n
+		}
+		imgRow.Size += size
+		if used[img.ID] {
+			imgRow.Active++
+		} else {
+			imgRow.Reclaimable += size
+		}
+	}
+	cRow := DiskUsageRow{Type: "Containers", Total: len(cs)}
+	for _, c := range cs {
+		n := dirSize(e.upperDir(c))
+		cRow.Size += n
+		if c.State.Running {
+			cRow.Active++
+		} else {
+			cRow.Reclaimable += n
+		}
+	}
+	vols, err := e.Volumes.List()
+	if err != nil {
+		return nil, err
+	}
+	vRow := DiskUsageRow{Type: "Local Volumes", Total: len(vols)}
+	for _, v := range vols {
+		n := dirSize(v.Mountpoint)
+		vRow.Size += n
+		if len(e.VolumeUsers(v.Name)) > 0 {
+			vRow.Active++
+		} else {
+			vRow.Reclaimable += n
+		}
+	}
+	return []DiskUsageRow{imgRow, cRow, vRow, {Type: "Build Cache"}}, nil
+}
+
+func (e *Engine) upperDir(c *container.Container) string {
+	d, _ := e.Snapshots.UpperDir(c.Snapshot)
+	return d
+}
+
+func dirSize(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// Check verifies every store and, with repair, fixes stale mounts, bundles,
+// locks and records. It returns one line per problem found.
+func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
+	var problems []string
+	add := func(ps []string, err error) error {
+		problems = append(problems, ps...)
+		return err
+	}
+	if err := add(e.checkContent(repair)); err != nil {
+		return nil, err
+	}
+	if err := add(e.Snapshots.Check(repair)); err != nil {
+		return nil, err
+	}
+	if err := add(e.Images.Check(repair)); err != nil {
+		return nil, err
+	}
+	cs, err := e.Containers.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.State.Running && !e.Containers.OwnerAlive(c.ID) {
+			problems = append(problems, fmt.Sprintf("container %s: recorded as running but its owner process is gone", short(c.ID)))
+			if repair {
+				e.reconcile(c)
+			}
+		}
+		if _, err := e.Snapshots.Mounts(c.Snapshot); err != nil {
+			problems = append(problems, fmt.Sprintf("container %s: rootfs snapshot missing: %v", short(c.ID), err))
+		}
+		if _, err := e.Images.Get(c.Image); err != nil && !strings.Contains(err.Error(), "sha256") {
+			problems = append(problems, fmt.Sprintf("container %s: image %s missing", short(c.ID), short(c.Image)))
+		}
+	}
+	if repair {
+		problems = append(problems, e.cleanStale()...)
+	} else {
+		entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
+		for _, ent := range entries {
+			c, err := e.Containers.Get(ent.Name())
+			if err != nil || !c.State.Running {
+				problems = append(problems, "stale bundle "+e.bundleDir(ent.Name()))
+			}
+		}
+	}
+	return problems, nil
+}
+
+// Boot reconciles records after a reboot (every "running" record whose owner
+// is gone becomes exited) and starts containers whose restart policy is
+// always, or unless-stopped without an explicit stop.
+func (e *Engine) Boot(ctx context.Context) ([]string, error) {
+	cs, err := e.List() // List reconciles.
+	if err != nil {
+		return nil, err
+	}
+	e.cleanStale()
+	var started []string
+	var errs []string
+	for _, c := range cs {
+		p := c.Host.RestartPolicy.Name
+		if c.State.Running || !(p == "always" || (p == "unless-stopped" && !c.State.StoppedByUser)) {
+			continue
+		}
+		if _, err := e.Start(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Sprintf("start %s: %v", short(c.ID), err))
+			continue
+		}
+		started = append(started, c.ID)
+	}
+	if len(errs) > 0 {
+		return started, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return started, nil
+}
+
+// checkContent re-hashes every blob; with repair, corrupt blobs are deleted
+// (an image that needed one then shows up as broken in the image check) and
+// stale ingests are removed.
+func (e *Engine) checkContent(repair bool) ([]string, error) {
+	blobs, err := e.Content.List()
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	for _, b := range blobs {
+		if err := e.Content.Verify(b.Digest); err != nil {
+			problems = append(problems, fmt.Sprintf("blob %s: %v", b.Digest, err))
+			if repair {
+				e.Content.Delete(b.Digest)
+			}
+		}
+	}
+	if repair {
+		if n, _, err := e.Content.Cleanup(0); err == nil && n > 0 {
+			problems = append(problems, fmt.Sprintf("removed %d stale ingest(s)", n))
+		}
+	}
+	return problems, nil
+}

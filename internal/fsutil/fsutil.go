@@ -1,0 +1,150 @@
+// Package fsutil holds the two file primitives every berth store relies on:
+// atomic replacement of a file (temp + fsync + rename) and cross-process
+// locks (flock on a lock file). It owns no state of its own.
+package fsutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// WriteFileAtomic replaces path with data so that readers see either the old
+// or the new content, never a torn file, even after a crash.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return SyncDir(dir)
+}
+
+// WriteJSONAtomic marshals v and writes it with WriteFileAtomic.
+func WriteJSONAtomic(path string, v any, perm os.FileMode) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, data, perm)
+}
+
+// ReadJSON reads path into v. A missing file is reported as errdefs.ErrNotFound.
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return fmt.Errorf("%s: %w", path, errdefs.ErrNotFound)
+		}
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: corrupt record: %w", path, err)
+	}
+	return nil
+}
+
+// SyncDir fsyncs a directory so a rename inside it is durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// DefaultLockTimeout bounds how long a berth command waits for another one.
+const DefaultLockTimeout = 30 * time.Second
+
+// Lock takes an exclusive flock on path (created if missing) and returns the
+// function that releases it. The holder's PID is written into the file so a
+// waiter that times out can say who holds it. The kernel drops the lock when
+// the holder dies, so a kill -9 never leaves a stale lock behind.
+func Lock(path string, timeout time.Duration) (unlock func(), err error) {
+	return lock(path, unix.LOCK_EX, timeout)
+}
+
+// RLock takes a shared flock on path; see Lock.
+func RLock(path string, timeout time.Duration) (unlock func(), err error) {
+	return lock(path, unix.LOCK_SH, timeout)
+}
+
+func lock(path string, how int, timeout time.Duration) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	delay := time.Millisecond
+	for {
+		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != unix.EWOULDBLOCK {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if time.Now().After(deadline) {
+			holder := readHolder(path)
+			f.Close()
+			return nil, fmt.Errorf("%s is locked by %s (waited %s): %w", path, holder, timeout, errdefs.ErrUnavailable)
+		}
+		time.Sleep(delay)
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
+	if how == unix.LOCK_EX {
+		f.Truncate(0)
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0)
+	}
+	return func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func readHolder(path string) string {
+	data, _ := os.ReadFile(path)
+	if pid := strings.TrimSpace(string(data)); pid != "" {
+		return "PID " + pid
+	}
+	return "another berth process"
+}

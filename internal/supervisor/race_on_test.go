@@ -1,0 +1,6 @@
+//go:build race
+
+package supervisor
+
+// raceEnabled: the race detector multiplies memory use, so TestSupervisorMemory only logs.
+const raceEnabled = true

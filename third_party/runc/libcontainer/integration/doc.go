@@ -1,0 +1,2 @@
+// Package integration is used for integration testing of libcontainer.
+package integration
