@@ -9,7 +9,12 @@ TAGS     := seccomp netgo osusergo
 LDFLAGS  := -s -w -X github.com/berth/berth/internal/cli.Version=$(VERSION) -extldflags -static
 export CGO_ENABLED := 1
 
-GOFILES  := $(shell find cmd internal -name '*.go' -not -name '*_test.go' 2>/dev/null)
+GOFILES  := $(shell find cmd internal third_party/runc -name '*.go' -not -name '*_test.go' 2>/dev/null)
+# The container init (cmd/berth-init) is built first and embedded in berth
+# (internal/runtime/initexe, build tag berthinit): containers start with a
+# small binary, and berth still ships as one file.
+INIT_BIN := internal/runtime/initexe/berth-init
+INIT_LDFLAGS := -s -w -extldflags -static
 
 .PHONY: all build deps test test-unit test-e2e demo bench fmt vet clean
 
@@ -17,9 +22,14 @@ all: build
 
 build: $(BIN)
 
-$(BIN): $(GOFILES) go.mod go.sum
+$(BIN): $(INIT_BIN) $(GOFILES) go.mod go.sum
 	@mkdir -p bin
-	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/berth
+	$(GO) build -trimpath -tags '$(TAGS) berthinit' -ldflags '$(LDFLAGS)' -o $@ ./cmd/berth
+
+$(INIT_BIN): $(GOFILES) go.mod go.sum
+	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(INIT_LDFLAGS)' -o $@.tmp ./cmd/berth-init
+	sha256sum $@.tmp | cut -c1-64 > $@.sha256
+	mv $@.tmp $@
 
 deps:
 	@scripts/deps.sh
@@ -47,4 +57,4 @@ bench: deps build
 	bench/run.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin $(INIT_BIN) $(INIT_BIN).sha256 $(INIT_BIN).tmp

@@ -13,6 +13,13 @@
 # side-by-side whose peer cannot start fails (exit 1). --docker-only skips the
 # berth half (berth column "not run"). BERTH_BIN overrides ./bin/berth;
 # BENCH_RUNS (default 20) sets the latency sample size.
+#
+# Every berth figure above Docker's gets a profile appended to RESULTS.md
+# (BENCH_PROFILE=all: every figure): for memory, one supervisor's mappings,
+# its Go heap (gctrace) and package-init allocations; for times, strace -f -c
+# and perf record of one run (of an unstripped build of the tree),
+# and for run latency a strace -tt timeline too. A per-process
+# memory breakdown of both engines is always written.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -93,6 +100,124 @@ fi
 # median_ms FILE INDEX: a hyperfine JSON export's median, in ms.
 median_ms() { jq -r ".results[$2].median * 1000 | . * 10 | round / 10" "$1"; }
 
+# ---- profiles (for figures that miss their target) ---------------------------
+# missed BERTH DOCKER: true when berth's figure is above Docker's.
+missed() { awk -v b="$1" -v d="$2" 'BEGIN {exit !(b > d)}'; }
+# profile_wanted BERTH DOCKER: profile a missed figure, or every figure with
+# BENCH_PROFILE=all.
+profile_wanted() { [[ ${BENCH_PROFILE:-} == all ]] || missed "$1" "$2"; }
+
+# profile_memory: Markdown on where one supervisor's memory goes, taken while
+# the bench's containers run: its largest anonymous mappings, the Go heap as
+# the garbage collector sees it (GODEBUG=gctrace=1 in one extra supervisor,
+# whose stderr is its container's supervisor.log), and what initialising
+# the packages linked into the binary allocates (GODEBUG=inittrace=1; the
+# supervisor runs the same inits).
+profile_memory() {
+	local sup id gc range path anon size
+	sup=$(pgrep -f -- "--root $broot __supervise" | head -1)
+	echo "#### One supervisor (pid $sup)"
+	echo
+	awk '/^(RssAnon|RssFile|Threads):/ {printf "%s %s %s; ", $1, $2, $3} END {print ""}' "/proc/$sup/status"
+	echo
+	echo "Its largest anonymous mappings (/proc/PID/smaps):"
+	echo
+	echo '| resident anonymous kB | mapping size kB | mapping |'
+	echo '| ---: | ---: | --- |'
+	awk '/^[0-9a-f]+-[0-9a-f]+ / {r = $1; n = ($6 == "" ? "anonymous" : $6)}
+		/^Anonymous:/ {if ($2 > 0) print $2, r, n}' "/proc/$sup/smaps" | sort -rn | head -8 |
+		while read -r anon range path; do
+			size=$(((16#${range#*-} - 16#${range%-*}) / 1024))
+			echo "| $anon | $size | \`$range\` $path |"
+		done
+	echo
+	id=$(GODEBUG=gctrace=1 BERTH_ROOT=$broot "$berth" --root "$broot" run -d --network none "$img" sleep 100000 2>/dev/null)
+	sleep 2
+	gc=$(grep '^gc ' "$broot/containers/$id/supervisor.log" 2>/dev/null | tail -n 1)
+	echo "Go heap of a fresh supervisor, last GC (gctrace: heap at start → end → live, in MB):"
+	echo
+	echo "    ${gc:-no gctrace line found}"
+	echo
+	echo "Package initialisation in this binary (inittrace of \`berth version\`), largest allocators:"
+	echo
+	GODEBUG=inittrace=1 "$berth" version 2>&1 >/dev/null | awk '$1 == "init" {print $8, $2}' | sort -rn |
+		awk '{t += $1; if (NR <= 4) top = top sprintf("%s %.0f kB, ", $2, $1 / 1024)}
+			END {printf "    %stotal %.0f kB\n", top, t / 1024}'
+	echo
+}
+
+# ensure_prof_bin sets prof_berth: for the time profiles, the working tree
+# built without -s -w so that perf can name Go functions (make strips them);
+# the benchmarked binary if that build fails.
+ensure_prof_bin() {
+	[[ -n ${prof_berth:-} ]] && return
+	prof_berth=$berth
+	if (cd "$repo" && CGO_ENABLED=1 go build -trimpath -tags 'seccomp netgo osusergo' \
+		-ldflags '-extldflags -static' -o "$work/berth-prof" ./cmd/berth) >"$work/prof-build.log" 2>&1; then
+		prof_berth=$work/berth-prof
+	else
+		log "unstripped build failed (see below); profiling the stripped binary"
+		tail -n 5 "$work/prof-build.log" >&2
+	fi
+}
+
+# trim: perf's report lines without their padding and empty columns.
+trim() { sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//; s/  +/  /g'; }
+
+# profile_cpu CMD...: where the CPU time of one run of CMD and its children
+# goes (perf record): kernel/user split, then the hottest symbols; plus the
+# syscalls other than scheduling that took longest (strace -f -c; strace
+# slows everything down, so read shares, not times).
+profile_cpu() {
+	if command -v perf >/dev/null && perf record -q -F 2000 -o "$work/perf.data" -- "$@" >/dev/null 2>&1; then
+		echo "perf record of \`$(basename "$1") ${*:2}\`:"
+		echo
+		echo '```'
+		perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' | trim | head -n 4
+		echo
+		perf report -i "$work/perf.data" --no-children --sort comm,symbol --stdio 2>/dev/null | grep '%' | trim | head -n 20
+		echo '```'
+	else
+		echo "(perf unavailable or failed)"
+	fi
+	echo
+	strace -f -c -S time -o "$work/strace-c" \
+		-e trace='!futex,nanosleep,clock_nanosleep,epoll_pwait,epoll_wait,epoll_ctl,waitid,wait4,sched_yield,rt_sigreturn,rt_sigprocmask,rt_sigaction,sigaltstack,tgkill,getpid,gettid,madvise,mmap,munmap,mprotect' \
+		"$@" >/dev/null 2>&1 || true
+	echo "strace -f -c, scheduling syscalls left out:"
+	echo
+	echo '```'
+	head -n 12 "$work/strace-c"
+	tail -n 1 "$work/strace-c"
+	echo '```'
+	echo
+}
+
+# profile_run: a timeline of one `run --rm`, from the CLI's start to its
+# exit: every execve, the pivot_root into the rootfs, and how many clones
+# and mounts happen, with times relative to the start, plus package-init
+# cost per berth process start.
+profile_run() {
+	strace -f -tt -e trace=execve,clone,clone3,mount,pivot_root,exit_group -o "$work/run.trace" \
+		"$prof_berth" --root "$broot" run --rm --network none "$img" true >/dev/null 2>&1 || true
+	echo "Timeline of one \`run --rm\` under strace -f -tt (strace stretches it several-fold; read the order"
+	echo "and the proportions):"
+	echo
+	echo '```'
+	awk 'function t(s, a) {split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3]}
+		NR == 1 {t0 = t($2)}
+		{last = t($2)}
+		$3 ~ /^clone/ {clones++}
+		$3 ~ /^mount/ {mounts++}
+		$3 ~ /^(execve|pivot_root)/ {c = $0; sub(/^[0-9]+ +[0-9:.]+ +/, "", c); printf "%7.1f ms  pid %-7s %s\n", (t($2) - t0) * 1000, $1, substr(c, 1, 100)}
+		END {printf "%7.1f ms  last event; %d clone(s), %d mount(s) in all\n", (last - t0) * 1000, clones, mounts}' "$work/run.trace"
+	echo '```'
+	echo
+	GODEBUG=inittrace=1 "$berth" version 2>&1 >/dev/null |
+		awk '$1 == "init" {ms += $5} END {printf "Package init: %.1f ms per berth process start (inittrace of `berth version`).\n", ms}'
+	echo
+}
+
 # ---- 1. run latency ----------------------------------------------------------
 log "run latency ($runs runs each)"
 cmds=(-n docker "$docker run --rm --network none $img true")
@@ -100,7 +225,21 @@ cmds=(-n docker "$docker run --rm --network none $img true")
 hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/run.json" "${cmds[@]}" >&2
 docker_run=$(median_ms "$work/run.json" 0)
 berth_run="not run"
-[[ $mode == both ]] && berth_run="$(median_ms "$work/run.json" 1) ms"
+if [[ $mode == both ]]; then
+	berth_run_ms=$(median_ms "$work/run.json" 1)
+	berth_run="$berth_run_ms ms"
+	if profile_wanted "$berth_run_ms" "$docker_run"; then
+		log "run latency target missed: profiling one run"
+		ensure_prof_bin
+		"$prof_berth" --root "$broot" run --rm --network none "$img" true >/dev/null 2>&1 || true # warm its caches
+		{
+			echo "### run latency"
+			echo
+			profile_run
+			profile_cpu "$prof_berth" --root "$broot" run --rm --network none "$img" true
+		} >"$work/profile-run.md"
+	fi
+fi
 
 # ---- 2. memory per idle detached container -------------------------------
 mntns_self=$(readlink /proc/self/ns/mnt)
@@ -124,14 +263,61 @@ is_berth() {
 	local p=/proc/$1
 	tr '\0' ' ' <"$p/cmdline" | grep -qF -- "$broot" && return 0
 	tr '\0' '\n' <"$p/environ" | grep -qxF -- "BERTH_ROOT=$broot" && return 0
-	[[ $(readlink "$p/ns/mnt") != "$mntns_self" ]] && grep -qF -- "$broot/" "$p/mountinfo"
+	# A mount namespace we cannot read (PID 1's, here) is not a container's:
+	# the host's init sees our mounts through propagation.
+	local ns
+	ns=$(readlink "$p/ns/mnt") || return 1
+	[[ $1 != 1 && -n $ns && $ns != "$mntns_self" ]] && grep -qF -- "$broot/" "$p/mountinfo"
 }
 # is_docker PID: the peer's dockerd, containerd and shims (named by its
-# directory) and its containers (cgroup parent /dockerside).
+# directory) and its containers (the cgroup parent scripts/dockerd.sh gives
+# them, /dockerside-<basename of its directory>).
+docker_cg=":/dockerside-$(basename "$docker_dir")/"
 is_docker() {
 	local p=/proc/$1
 	tr '\0' ' ' <"$p/cmdline" | grep -qF -- "$docker_dir/" && return 0
-	grep -q ':/dockerside/' "$p/cgroup"
+	grep -qF -- "$docker_cg" "$p/cgroup"
+}
+
+# breakdown PREDICATE CLASSIFY: for the processes PREDICATE accepts, one line
+# per class (CLASSIFY PID prints it): class, count, and summed Pss, Pss_Anon
+# and Pss_File in kB.
+breakdown() {
+	local pred=$1 classify=$2 p pid
+	for p in /proc/[0-9]*; do
+		pid=${p#/proc/}
+		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+		"$pred" "$pid" 2>/dev/null || continue
+		printf '%s ' "$("$classify" "$pid" 2>/dev/null || echo gone)"
+		awk '/^Pss:/ {p = $2} /^Pss_Anon:/ {a = $2} /^Pss_File:/ {f = $2} END {print p + 0, a + 0, f + 0}' \
+			"$p/smaps_rollup" 2>/dev/null || echo "0 0 0"
+	done | awk '{n[$1]++; p[$1] += $2; a[$1] += $3; f[$1] += $4}
+		END {for (c in n) printf "%s %d %d %d %d\n", c, n[c], p[c], a[c], f[c]}' | sort
+}
+classify_berth() {
+	if tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- ' __supervise '; then
+		echo supervisor
+	elif [[ $(readlink "/proc/$1/ns/mnt") != "$mntns_self" ]]; then
+		echo container
+	else
+		echo berth-cli
+	fi
+}
+classify_docker() {
+	local argv0
+	IFS= read -r -d '' argv0 <"/proc/$1/cmdline" || true
+	case ${argv0##*/} in
+	containerd-shim*) echo shim ;;
+	dockerd) echo dockerd ;;
+	containerd) echo containerd ;;
+	*) echo container ;;
+	esac
+}
+# total_kb: the Pss column of a breakdown, summed.
+total_kb() { awk '{t += $3} END {print t + 0}'; }
+# breakdown_rows ENGINE: a breakdown as Markdown table rows, per process.
+breakdown_rows() {
+	awk -v e="$1" '{printf "| %s | %s | %d | %.2f | %.2f | %.2f |\n", e, $1, $2, $3 / $2 / 1024, $4 / $2 / 1024, $5 / $2 / 1024}'
 }
 
 log "memory: $n idle containers each"
@@ -140,19 +326,27 @@ for ((i = 0; i < n; i++)); do
 	"$docker" run -d --label berth-bench --network none "$img" sleep 100000 >/dev/null
 done
 sleep 2
-docker_total=$(pss_kb is_docker)
+breakdown is_docker classify_docker >"$work/mem-docker"
+docker_total=$(total_kb <"$work/mem-docker")
 "$docker" rm -f $("$docker" ps -aq --filter label=berth-bench) >/dev/null
 docker_mem=$(awk -v t="$docker_total" -v n="$n" 'BEGIN {printf "%.2f", t / n / 1024}')
 docker_mem_marg=$(awk -v t="$docker_total" -v b="$docker_base" -v n="$n" 'BEGIN {printf "%.2f", (t - b) / n / 1024}')
 berth_mem="not run"
+: >"$work/mem-berth"
 if [[ $mode == both ]]; then
 	for ((i = 0; i < n; i++)); do
 		BERTH_ROOT=$broot "$berth" --root "$broot" run -d --network none "$img" sleep 100000 >/dev/null
 	done
 	sleep 2
-	berth_total=$(pss_kb is_berth)
+	breakdown is_berth classify_berth >"$work/mem-berth"
+	berth_total=$(total_kb <"$work/mem-berth")
+	berth_mem_mib=$(awk -v t="$berth_total" -v n="$n" 'BEGIN {printf "%.2f", t / n / 1024}')
+	berth_mem="$berth_mem_mib MiB"
+	if profile_wanted "$berth_mem_mib" "$docker_mem_marg"; then
+		log "memory target missed: profiling a supervisor"
+		profile_memory >"$work/profile-memory.md"
+	fi
 	BERTH_ROOT=$broot "$berth" --root "$broot" rm -f $("$berth" --root "$broot" ps -aq) >/dev/null
-	berth_mem="$(awk -v t="$berth_total" -v n="$n" 'BEGIN {printf "%.2f", t / n / 1024}') MiB"
 fi
 
 # ---- 3. rm -f of 20 running containers -------------------------------------
@@ -173,7 +367,20 @@ cmds=(--prepare "$work/start-docker.sh" -n docker "$docker rm -f \$(cat $work/id
 hyperfine --style basic --runs 5 --export-json "$work/rm.json" "${cmds[@]}" >&2
 docker_rm=$(median_ms "$work/rm.json" 0)
 berth_rm="not run"
-[[ $mode == both ]] && berth_rm="$(median_ms "$work/rm.json" 1) ms"
+if [[ $mode == both ]]; then
+	berth_rm_ms=$(median_ms "$work/rm.json" 1)
+	berth_rm="$berth_rm_ms ms"
+	if profile_wanted "$berth_rm_ms" "$docker_rm"; then
+		log "rm -f target missed: profiling one rm -f"
+		ensure_prof_bin
+		"$work/start-berth.sh" >/dev/null
+		{
+			echo "### rm -f of $n running containers"
+			echo
+			profile_cpu "$prof_berth" --root "$broot" rm -f $(cat "$work/ids-berth")
+		} >"$work/profile-rm.md"
+	fi
+fi
 
 # ---- 4. import of a ~170 MB rootfs tar ---------------------------------------
 log "import of the ${tar_mb} MB Debian tar (3 runs each)"
@@ -182,7 +389,24 @@ cmds=(--prepare "$docker rmi -f $debimg >/dev/null 2>&1 || true" -n docker "$doc
 hyperfine --style basic --warmup 1 --runs 3 --export-json "$work/import.json" "${cmds[@]}" >&2
 docker_import=$(median_ms "$work/import.json" 0)
 berth_import="not run"
-[[ $mode == both ]] && berth_import="$(median_ms "$work/import.json" 1) ms"
+if [[ $mode == both ]]; then
+	berth_import_ms=$(median_ms "$work/import.json" 1)
+	berth_import="$berth_import_ms ms"
+	if profile_wanted "$berth_import_ms" "$docker_import"; then
+		log "import target missed: profiling one import"
+		ensure_prof_bin
+		{
+			echo "### import"
+			echo
+			echo "CPU of the berth import runs (hyperfine means): user $(jq -r '.results[1].user * 1000 | round' "$work/import.json") ms," \
+				"system $(jq -r '.results[1].system * 1000 | round' "$work/import.json") ms; wall median $berth_import_ms ms."
+			echo
+			rm -rf "$work/imp" && mkdir "$work/imp"
+			profile_cpu "$prof_berth" --root "$work/imp" import "$work/debian.tar" "$debimg"
+		} >"$work/profile-import.md"
+		rm -rf "$work/imp"
+	fi
+fi
 
 # ---- RESULTS.md --------------------------------------------------------------
 if [[ -d /sys/fs/cgroup/unified ]]; then
@@ -196,29 +420,67 @@ dver=$("$docker" version --format '{{.Server.Version}}')
 cver=$(containerd --version | awk '{print $3}')
 rver=$(runc --version | awk 'NR==1 {print $3}')
 bver="not run"
-[[ $mode == both ]] && bver=$("$berth" version 2>/dev/null | head -1)
+[[ $mode == both ]] && bver=$("$berth" version --format '{{.Client.Version}}' 2>/dev/null)
+# met BERTH DOCKER: the "met" cell.
+met() {
+	if [[ $mode != both ]]; then
+		echo "–"
+	elif missed "$1" "$2"; then
+		echo "**no**"
+	else
+		echo "yes"
+	fi
+}
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat >"$results" <<EOF
 # berth benchmarks
 
 Written by \`bench/run.sh\`$([[ $mode == docker ]] && echo ' --docker-only') (\`make bench\`) on $(date -u +%Y-%m-%dT%H:%MZ).
 
 Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r),
-$(. /etc/os-release && echo "$PRETTY_NAME"), cgroups $cg.
+$(. /etc/os-release && echo "$PRETTY_NAME"), cgroups $cg. Load average when the run ended: $load (the machine
+is shared with other work, so medians move by ±20% or so between runs).
 Peer: Docker $dver (Debian docker.io; containerd $cver, runc $rver, overlay2, cgroupfs driver),
 isolated instance from \`scripts/dockerd.sh\` (no bridge; \`--network none\` everywhere). berth: $bver.
 Image: the busybox rootfs of \`scripts/mkimage-busybox.sh\`, imported into both.
 
-| what | command | berth | Docker | target |
-| --- | --- | --- | --- | --- |
-| run latency, median of $runs (hyperfine -N, 3 warm-ups) | \`run --rm --network none IMG true\` | $berth_run | $docker_run ms | $target_run |
-| memory per idle detached container: PSS of the engine's processes ÷ $n | $n × \`run -d --network none IMG sleep 100000\` | $berth_mem | $docker_mem MiB (dockerd+containerd+shims+containers ÷ $n); $docker_mem_marg MiB marginal (minus the idle daemons) | $target_mem |
-| remove $n running containers, median of 5 | \`rm -f ID×$n\` (one command) | $berth_rm | $docker_rm ms | $target_rm |
-| import a ${tar_mb} MB rootfs tar (Debian bookworm minbase), median of 3 | \`import debian.tar\` | $berth_import | $docker_import ms | $target_import |
+| what | command | berth | Docker | target | met |
+| --- | --- | --- | --- | --- | --- |
+| run latency, median of $runs (hyperfine -N, 3 warm-ups) | \`run --rm --network none IMG true\` | $berth_run | $docker_run ms | $target_run | $(met "${berth_run_ms:-0}" "$docker_run") |
+| memory per idle detached container: PSS of the engine's processes ÷ $n | $n × \`run -d --network none IMG sleep 100000\` | $berth_mem | $docker_mem MiB (dockerd+containerd+shims+containers ÷ $n); $docker_mem_marg MiB marginal (minus the idle daemons) | $target_mem | $(met "${berth_mem_mib:-0}" "$docker_mem_marg") |
+| remove $n running containers, median of 5 | \`rm -f ID×$n\` (one command) | $berth_rm | $docker_rm ms | $target_rm | $(met "${berth_rm_ms:-0}" "$docker_rm") |
+| import a ${tar_mb} MB rootfs tar (Debian bookworm minbase), median of 3 | \`import debian.tar\` | $berth_import | $docker_import ms | $target_import | $(met "${berth_import_ms:-0}" "$docker_import") |
 
 PSS counts shared pages once across the processes that share them, so summing PSS over an engine's
 processes is that engine's real memory. berth's processes are those whose command line or environment names
 the bench root and the containers whose mounts come from it; Docker's are its dockerd, containerd and shims
 (named by the instance's directory) and the processes in its containers' cgroups.
+
+## Where the memory goes
+
+Per process, with $n idle containers running (MiB; PSS = anonymous + file-backed share):
+
+| engine | process | count | PSS each | anonymous each | file each |
+| --- | --- | ---: | ---: | ---: | ---: |
+$(breakdown_rows berth <"$work/mem-berth")
+$(breakdown_rows Docker <"$work/mem-docker")
+
+A berth container costs one supervisor (\`berth __supervise ID\`) plus the container's own processes; a Docker
+container costs one \`containerd-shim-runc-v2\` plus the container's processes, and the idle dockerd and
+containerd are shared by all of them (the "marginal" figure leaves them out).
 EOF
+profiles=("$work"/profile-*.md)
+if [[ -e ${profiles[0]} ]]; then
+	{
+		echo
+		echo "## Profiles of the figures that missed their target"
+		echo
+		echo "Written automatically for every berth figure above Docker's (for all of them with BENCH_PROFILE=all)."
+		echo "Findings only: tuning is left to the"
+		echo "owners of the packages concerned."
+		echo
+		cat "${profiles[@]}"
+	} >>"$results"
+fi
 log "wrote $results"
 cat "$results"

@@ -9,7 +9,7 @@
 #   docker.sock  the API socket (-H); nothing listens on /var/run/docker.sock
 #   dockerd.pid  --pidfile; dockerd.log its output; daemon.json an empty config
 # so it never collides with a system docker or with berth. Containers go in
-# the cgroup parent /dockerside instead of /docker.
+# the cgroup parent /dockerside-<instance> instead of /docker.
 #
 # start         no bridge at all (--bridge=none, --iptables=false): enough for
 #               --network none/host, import, inspect; touches no firewall.
@@ -29,7 +29,8 @@ set -euo pipefail
 dir=${BERTH_DOCKERD_DIR:-/var/tmp/berth-dockerd}
 bridge=${BERTH_DOCKERD_BRIDGE:-berthdk0}
 cidr=${BERTH_DOCKERD_CIDR:-172.30.231.1/24}
-cgparent=dockerside
+# One cgroup parent per instance, so stopping one never touches another's cgroups.
+cgparent=dockerside-$(basename "$dir")
 sock=$dir/docker.sock
 pidfile=$dir/dockerd.pid
 log=$dir/dockerd.log

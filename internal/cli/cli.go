@@ -1,7 +1,3 @@
-// Package cli is berth's command line: it turns flags into typed options,
-// calls one function of the engine (or of a store) per command, and renders
-// the answer the way the docker CLI does. Exit codes and user-facing error
-// wording are decided here and nowhere else; no business logic lives here.
 package cli
 
 import (
@@ -96,12 +92,36 @@ func userMessage(err error) string {
 			msg = strings.TrimSuffix(msg, suffix)
 		}
 	}
+	// The exec classes prefix the runtime's own words ("exec: "x": ...");
+	// Docker shows only those.
+	for _, class := range []error{engine.ErrCommandNotFound, engine.ErrCommandNotExecutable} {
+		if errors.Is(err, class) {
+			msg = strings.TrimPrefix(msg, class.Error()+": ")
+		}
+	}
 	return msg
 }
 
-// runError is how `run` and `create` report berth's own failures: Docker
-// prints "docker: <msg>." plus a help hint and exits 125.
+// sentence ends msg with exactly one period, as docker's reportError does.
+func sentence(msg string) string {
+	return strings.TrimSuffix(msg, ".") + "."
+}
+
+// runError is how `run` and `create` report a failure before the container
+// exists (bad flags, unknown image, name conflict): Docker prints
+// "docker: <msg>." plus a help hint and exits 125.
 func runError(verb string, err error) error {
+	var se StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	return StatusError{Status: 125, Message: fmt.Sprintf("berth: %s\nSee 'berth %s --help'.", sentence(userMessage(err)), verb)}
+}
+
+// startError is how `run` reports a container that could not be started:
+// no help hint, and Docker's exit codes 127 (command not found), 126 (not
+// executable) or 125.
+func startError(err error) error {
 	var se StatusError
 	if errors.As(err, &se) {
 		return err
@@ -113,11 +133,18 @@ func runError(verb string, err error) error {
 	case errors.Is(err, engine.ErrCommandNotExecutable):
 		code = 126
 	}
-	msg := userMessage(err)
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
+	return StatusError{Status: code, Message: "berth: " + sentence(userMessage(err))}
+}
+
+// daemonError is how a verb without a help hint reports a refusal that
+// Docker's daemon would have made: "Error response from daemon: <msg>",
+// exit 1.
+func daemonError(err error) error {
+	var se StatusError
+	if errors.As(err, &se) {
+		return err
 	}
-	return StatusError{Status: code, Message: fmt.Sprintf("berth: %s\nSee 'berth %s --help'.", msg, verb)}
+	return StatusError{Status: 1, Message: "Error response from daemon: " + userMessage(err)}
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -129,6 +156,14 @@ func newRootCmd(a *app) *cobra.Command {
 		Version:       Version,
 		// Flags after the image name belong to the container's command.
 		TraverseChildren: true,
+		Args:             cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// Docker's words for an unknown verb; exit 1.
+				return StatusError{Status: 1, Message: fmt.Sprintf("berth: '%s' is not a berth command.\nSee 'berth --help'", args[0])}
+			}
+			return c.Help()
+		},
 	}
 	cmd.SetVersionTemplate("berth version {{.Version}}\n")
 	cmd.PersistentFlags().StringVar(&a.rootDir, "root", "", "Root directory of persistent and runtime state (default /var/lib/berth and /run/berth; env BERTH_ROOT)")
@@ -162,12 +197,12 @@ func newRootCmd(a *app) *cobra.Command {
 // pair is one command as it appears at top level (`berth ps`) and under its
 // management command (`berth container ls`); Docker offers both.
 type pair struct {
-	top  *cobra.Command      // nil when only the management form exists
+	top  *cobra.Command        // nil when only the management form exists
 	mgmt func() *cobra.Command // builds a fresh copy for the management command
 }
 
 func managementCmd(name, short string, cmds []pair, a *app) *cobra.Command {
-	m := &cobra.Command{Use: name, Short: short, Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
+	m := &cobra.Command{Use: name, Short: short, Args: noArgs, RunE: func(c *cobra.Command, _ []string) error {
 		return c.Help()
 	}}
 	for _, p := range cmds {

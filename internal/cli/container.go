@@ -2,13 +2,19 @@ package cli
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/engine"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
+	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/opts"
 )
 
@@ -31,6 +37,8 @@ func containerCommands(a *app) []pair {
 		same(func() *cobra.Command { return newDiffCmd(a) }),
 		same(func() *cobra.Command { return newCommitCmd(a) }),
 		same(func() *cobra.Command { return newExportCmd(a) }),
+		same(func() *cobra.Command { return newCpCmd(a) }),
+		same(func() *cobra.Command { return newAttachCmd(a) }),
 		{top: newRmCmd(a), mgmt: renamed(func() *cobra.Command { return newRmCmd(a) }, "rm", "remove")},
 		{top: newPsCmd(a), mgmt: renamed(func() *cobra.Command { return newPsCmd(a) }, "ls", "ps", "list")},
 		{top: newInspectCmd(a), mgmt: func() *cobra.Command { return newContainerInspectCmd(a) }},
@@ -42,23 +50,29 @@ func containerCommands(a *app) []pair {
 // "Error response" lines for failures, exiting 1 if any failed — Docker's
 // behaviour for stop, kill, rm, start, pause...
 func (a *app) forEach(refs []string, fn func(e *engine.Engine, ref string) error) error {
+	_, err := a.forEachFailed(refs, fn)
+	return err
+}
+
+// forEachFailed is forEach that also returns the refs that failed.
+func (a *app) forEachFailed(refs []string, fn func(e *engine.Engine, ref string) error) ([]string, error) {
 	e, err := a.engine()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	failed := false
+	var failed []string
 	for _, ref := range refs {
 		if err := fn(e, ref); err != nil {
 			fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
-			failed = true
+			failed = append(failed, ref)
 			continue
 		}
 		fmt.Fprintln(a.stdout, ref)
 	}
-	if failed {
-		return StatusError{Status: 1}
+	if len(failed) > 0 {
+		return failed, StatusError{Status: 1}
 	}
-	return nil
+	return nil, nil
 }
 
 func newStartCmd(a *app) *cobra.Command {
@@ -66,7 +80,7 @@ func newStartCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if attach || interactive {
 				if len(args) > 1 {
@@ -89,10 +103,15 @@ func newStartCmd(a *app) *cobra.Command {
 				}
 				return nil
 			}
-			return a.forEach(args, func(e *engine.Engine, ref string) error {
+			failed, err := a.forEachFailed(args, func(e *engine.Engine, ref string) error {
 				_, err := e.Start(cmd.Context(), ref)
 				return err
 			})
+			if len(failed) > 0 {
+				// Docker's summary line after the per-container errors.
+				return StatusError{Status: 1, Message: "Error: failed to start containers: " + strings.Join(failed, ", ")}
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
@@ -114,7 +133,7 @@ func timeoutFlag(cmd *cobra.Command) func() *int {
 }
 
 func newStopCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "stop [OPTIONS] CONTAINER [CONTAINER...]", Short: "Stop one or more running containers", Args: cobra.MinimumNArgs(1)}
+	cmd := &cobra.Command{Use: "stop [OPTIONS] CONTAINER [CONTAINER...]", Short: "Stop one or more running containers", Args: minArgs(1)}
 	timeout := timeoutFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return a.forEach(args, func(e *engine.Engine, ref string) error { return e.Stop(cmd.Context(), ref, timeout()) })
@@ -123,7 +142,7 @@ func newStopCmd(a *app) *cobra.Command {
 }
 
 func newRestartCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "restart [OPTIONS] CONTAINER [CONTAINER...]", Short: "Restart one or more containers", Args: cobra.MinimumNArgs(1)}
+	cmd := &cobra.Command{Use: "restart [OPTIONS] CONTAINER [CONTAINER...]", Short: "Restart one or more containers", Args: minArgs(1)}
 	timeout := timeoutFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return a.forEach(args, func(e *engine.Engine, ref string) error { return e.Restart(cmd.Context(), ref, timeout()) })
@@ -134,7 +153,7 @@ func newRestartCmd(a *app) *cobra.Command {
 func newKillCmd(a *app) *cobra.Command {
 	var sig string
 	cmd := &cobra.Command{
-		Use: "kill [OPTIONS] CONTAINER [CONTAINER...]", Short: "Kill one or more running containers", Args: cobra.MinimumNArgs(1),
+		Use: "kill [OPTIONS] CONTAINER [CONTAINER...]", Short: "Kill one or more running containers", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := opts.ParseSignal(sig)
 			if err != nil {
@@ -150,7 +169,7 @@ func newKillCmd(a *app) *cobra.Command {
 func newRmCmd(a *app) *cobra.Command {
 	var force, volumes bool
 	cmd := &cobra.Command{
-		Use: "rm [OPTIONS] CONTAINER [CONTAINER...]", Short: "Remove one or more containers", Args: cobra.MinimumNArgs(1),
+		Use: "rm [OPTIONS] CONTAINER [CONTAINER...]", Short: "Remove one or more containers", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -160,7 +179,16 @@ func newRmCmd(a *app) *cobra.Command {
 			failed := false
 			for i, err := range errs {
 				if err != nil {
-					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
+					if errdefs.IsNotFound(err) {
+						// Docker 20.10's client words a missing object
+						// itself, and with -f it is not a failure.
+						fmt.Fprintln(a.stderr, "Error: No such container: "+args[i])
+						if force {
+							continue
+						}
+					} else {
+						fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
+					}
 					failed = true
 					continue
 				}
@@ -180,7 +208,7 @@ func newRmCmd(a *app) *cobra.Command {
 
 func newWaitCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "wait CONTAINER [CONTAINER...]", Short: "Block until one or more containers stop, then print their exit codes", Args: cobra.MinimumNArgs(1),
+		Use: "wait CONTAINER [CONTAINER...]", Short: "Block until one or more containers stop, then print their exit codes", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -210,7 +238,7 @@ func newPauseCmd(a *app, pause bool) *cobra.Command {
 		use, short = "unpause", "Unpause all processes within one or more containers"
 	}
 	return &cobra.Command{
-		Use: use + " CONTAINER [CONTAINER...]", Short: short, Args: cobra.MinimumNArgs(1),
+		Use: use + " CONTAINER [CONTAINER...]", Short: short, Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.forEach(args, func(e *engine.Engine, ref string) error {
 				if pause {
@@ -224,7 +252,7 @@ func newPauseCmd(a *app, pause bool) *cobra.Command {
 
 func newRenameCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "rename CONTAINER NEW_NAME", Short: "Rename a container", Args: cobra.ExactArgs(2),
+		Use: "rename CONTAINER NEW_NAME", Short: "Rename a container", Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -238,7 +266,7 @@ func newRenameCmd(a *app) *cobra.Command {
 func newContainerPruneCmd(a *app) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use: "prune [OPTIONS]", Short: "Remove all stopped containers", Args: cobra.NoArgs,
+		Use: "prune [OPTIONS]", Short: "Remove all stopped containers", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -248,17 +276,26 @@ func newContainerPruneCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.stdout, "Deleted Containers:")
+			var deleted []string
+			var reclaimed int64
 			for _, c := range all {
 				if c.State.Running {
 					continue
 				}
+				size := containerRWSize(e, c)
 				if err := e.Remove(cmd.Context(), c.ID, false, false); err == nil {
-					fmt.Fprintln(a.stdout, c.ID)
+					deleted = append(deleted, c.ID)
+					reclaimed += size
 				}
 			}
-			fmt.Fprintln(a.stdout)
-			fmt.Fprintln(a.stdout, "Total reclaimed space: 0B")
+			if len(deleted) > 0 {
+				fmt.Fprintln(a.stdout, "Deleted Containers:")
+				for _, id := range deleted {
+					fmt.Fprintln(a.stdout, id)
+				}
+				fmt.Fprintln(a.stdout)
+			}
+			fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))
 			return nil
 		},
 	}
@@ -271,23 +308,33 @@ type psRow struct {
 	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Size, Names, Labels, Mounts, Networks, LocalVolumes string
 }
 
+// MarshalJSON gives `{{json .}}` docker's form: keys sorted.
+func (r psRow) MarshalJSON() ([]byte, error) {
+	type plain psRow
+	return format.SortedJSON(plain(r))
+}
+
+var psHeaders = map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
+	"Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
+	"Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"}
+
 func newPsCmd(a *app) *cobra.Command {
-	var all, quiet, noTrunc, latest bool
+	var all, quiet, noTrunc, latest, size bool
 	var last int
 	var filters []string
 	var format string
 	cmd := &cobra.Command{
-		Use: "ps [OPTIONS]", Short: "List containers", Args: cobra.NoArgs,
+		Use: "ps [OPTIONS]", Short: "List containers", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
 				return err
 			}
-			list, err := e.List()
+			f, err := parseFilters(filters, "name", "status", "ancestor", "id", "label", "exited")
 			if err != nil {
 				return err
 			}
-			f, err := parseFilters(filters, "name", "status", "ancestor", "id", "label", "exited")
+			list, err := e.List()
 			if err != nil {
 				return err
 			}
@@ -298,8 +345,11 @@ func newPsCmd(a *app) *cobra.Command {
 			if last > 0 {
 				all = true
 			}
-			var rows []any
+			// Like docker: sizes are computed only when shown.
+			withSize := size || strings.Contains(format, ".Size") || strings.Contains(format, "json")
 			now := time.Now()
+			images := imageNames{e: e}
+			var rows []any
 			for _, c := range list {
 				if !all && !c.State.Running && len(f["status"]) == 0 {
 					continue
@@ -315,14 +365,20 @@ func newPsCmd(a *app) *cobra.Command {
 					rows = append(rows, nil)
 					continue
 				}
-				rows = append(rows, psRowOf(c, now, noTrunc))
+				row := psRowOf(c, now, noTrunc, images.of(c, noTrunc))
+				if withSize {
+					row.Size = psSize(e, c, images.size(c))
+				}
+				rows = append(rows, row)
 			}
 			if quiet {
 				return nil
 			}
-			return tableOut(a.stdout, format, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-				map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
-					"Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"}, rows)
+			def := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+			if size {
+				def += "\t{{.Size}}"
+			}
+			return tableOut(a.stdout, format, def, psHeaders, rows)
 		},
 	}
 	fl := cmd.Flags()
@@ -333,25 +389,90 @@ func newPsCmd(a *app) *cobra.Command {
 	fl.IntVarP(&last, "last", "n", -1, "Show n last created containers (includes all states)")
 	fl.StringArrayVarP(&filters, "filter", "f", nil, "Filter output based on conditions provided")
 	fl.StringVar(&format, "format", "", "Format output using a custom template")
-	fl.BoolP("size", "s", false, "Display total file sizes")
+	fl.BoolVarP(&size, "size", "s", false, "Display total file sizes")
 	return cmd
 }
 
-func psRowOf(c *container.Container, now time.Time, noTrunc bool) psRow {
-	cmdline := strings.Join(append([]string{c.Path}, c.Args...), " ")
+// imageNames resolves, once per reference, whether a container's image
+// reference still names its image, as docker ps does before showing it.
+type imageNames struct {
+	e     *engine.Engine
+	cache map[string]*image.Image // by reference or ID; nil when it does not resolve
+}
+
+func (n *imageNames) get(ref string) *image.Image {
+	if n.cache == nil {
+		n.cache = map[string]*image.Image{}
+	}
+	img, ok := n.cache[ref]
+	if !ok {
+		img, _ = n.e.Images.Get(ref)
+		n.cache[ref] = img
+	}
+	return img
+}
+
+// of is the IMAGE column: the reference the user gave, or the image ID
+// when that reference now names another image (or none).
+func (n *imageNames) of(c *container.Container, noTrunc bool) string {
+	if img := n.get(c.ImageRef); img != nil && img.ID == c.Image {
+		return c.ImageRef
+	}
+	if noTrunc {
+		return c.Image
+	}
+	return trunc(c.Image, false)
+}
+
+func (n *imageNames) size(c *container.Container) int64 {
+	if img := n.get(c.Image); img != nil {
+		return img.Size
+	}
+	return 0
+}
+
+// psSize is docker's SIZE: the writable layer, and with the image "(virtual …)".
+func psSize(e *engine.Engine, c *container.Container, imageSize int64) string {
+	rw := containerRWSize(e, c)
+	s := units.HumanSizeWithPrecision(float64(rw), 3)
+	if virtual := rw + imageSize; virtual > 0 {
+		s += " (virtual " + units.HumanSizeWithPrecision(float64(virtual), 3) + ")"
+	}
+	return s
+}
+
+// psCommand is docker's COMMAND: arguments holding spaces single-quoted,
+// truncated to 20 characters with an ellipsis, the whole double-quoted.
+func psCommand(c *container.Container, noTrunc bool) string {
+	words := []string{c.Path}
+	for _, a := range c.Args {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		words = append(words, a)
+	}
+	cmdline := strings.Join(words, " ")
 	if !noTrunc {
 		cmdline = ellipsis(cmdline, 20)
 	}
-	cmdline = `"` + cmdline + `"`
+	return strconv.Quote(cmdline)
+}
+
+func psRowOf(c *container.Container, now time.Time, noTrunc bool, image string) psRow {
 	var labels []string
 	for k, v := range c.Config.Labels {
 		labels = append(labels, k+"="+v)
 	}
+	sort.Strings(labels)
 	var mounts []string
+	volumes := 0
 	for _, m := range c.Mounts {
 		name := m.Name
 		if name == "" {
 			name = m.Source
+		}
+		if m.Type == "volume" {
+			volumes++
 		}
 		if !noTrunc {
 			name = ellipsis(name, 15)
@@ -359,17 +480,17 @@ func psRowOf(c *container.Container, now time.Time, noTrunc bool) psRow {
 		mounts = append(mounts, name)
 	}
 	return psRow{
-		ID:         trunc(c.ID, noTrunc),
-		Image:      c.ImageRef,
-		Command:    cmdline,
-		CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
-		RunningFor: humanAgo(now, c.Created),
-		State:      c.State.Status,
-		Status:     container.StatusString(c, now),
-		Size:       "0B",
-		Names:      c.Name,
-		Labels:     strings.Join(labels, ","),
-		Mounts:     strings.Join(mounts, ","),
-		Networks:   c.Host.NetworkMode,
+		ID:           trunc(c.ID, noTrunc),
+		Image:        image,
+		Command:      psCommand(c, noTrunc),
+		CreatedAt:    c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor:   humanAgo(now, c.Created),
+		State:        c.State.Status,
+		Status:       container.StatusString(c, now),
+		Names:        c.Name,
+		Labels:       strings.Join(labels, ","),
+		Mounts:       strings.Join(mounts, ","),
+		Networks:     c.Host.NetworkMode,
+		LocalVolumes: strconv.Itoa(volumes),
 	}
 }

@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"context"
-	"os"
-	"github.com/moby/term"
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+	"github.com/moby/term"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/engine"
@@ -26,7 +27,7 @@ func newExecCmd(a *app) *cobra.Command {
 	var env, envFiles []string
 	var workdir, user string
 	cmd := &cobra.Command{
-		Use: "exec [OPTIONS] CONTAINER COMMAND [ARG...]", Short: "Execute a command in a running container", Args: cobra.MinimumNArgs(2),
+		Use: "exec [OPTIONS] CONTAINER COMMAND [ARG...]", Short: "Execute a command in a running container", Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -34,13 +35,14 @@ func newExecCmd(a *app) *cobra.Command {
 			}
 			var allEnv []string
 			for _, f := range envFiles {
-				vals, err := opts.ParseEnvFile(f, nil)
+				vals, err := opts.ParseEnvFile(f, os.LookupEnv)
 				if err != nil {
 					return err
 				}
 				allEnv = append(allEnv, vals...)
 			}
-			allEnv = append(allEnv, env...)
+			// As with run, "-e NAME" takes NAME from berth's environment.
+			allEnv = append(allEnv, opts.ExpandEnv(env, os.LookupEnv)...)
 			o := engine.ExecOptions{Cmd: args[1:], Env: allEnv, Workdir: workdir, User: user, TTY: tty, Detach: detach, Privileged: privileged}
 			stdio := engine.Stdio{Stdout: a.stdout, Stderr: a.stderr, TTY: tty}
 			if interactive {
@@ -48,7 +50,7 @@ func newExecCmd(a *app) *cobra.Command {
 			}
 			code, err := a.runExec(cmd.Context(), e, args[0], o, stdio, interactive)
 			if err != nil {
-				return err
+				return execError(err)
 			}
 			if code != 0 {
 				return StatusError{Status: code}
@@ -73,7 +75,7 @@ func newLogsCmd(a *app) *cobra.Command {
 	var follow, timestamps bool
 	var tail, since, until string
 	cmd := &cobra.Command{
-		Use: "logs [OPTIONS] CONTAINER", Short: "Fetch the logs of a container", Args: cobra.ExactArgs(1),
+		Use: "logs [OPTIONS] CONTAINER", Short: "Fetch the logs of a container", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -120,9 +122,21 @@ func newLogsCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+// execError words an exec that could not start. As Docker, a command not
+// found exits 127 and one that cannot be executed 126.
+func execError(err error) error {
+	switch {
+	case errors.Is(err, engine.ErrCommandNotFound):
+		return StatusError{Status: 127, Message: "berth: " + userMessage(err)}
+	case errors.Is(err, engine.ErrCommandNotExecutable):
+		return StatusError{Status: 126, Message: "berth: " + userMessage(err)}
+	}
+	return err
+}
+
 func newTopCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use: "top CONTAINER [ps OPTIONS]", Short: "Display the running processes of a container", Args: cobra.MinimumNArgs(1),
+	cmd := &cobra.Command{
+		Use: "top CONTAINER [ps OPTIONS]", Short: "Display the running processes of a container", Args: minArgs(1),
 		DisableFlagParsing: false,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
@@ -174,6 +188,9 @@ func newTopCmd(a *app) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	// Everything after the container is ps's options, as in Docker.
+	cmd.Flags().SetInterspersed(false)
+	return cmd
 }
 
 func newStatsCmd(a *app) *cobra.Command {
@@ -243,7 +260,7 @@ type statsRow struct {
 
 func newDiffCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "diff CONTAINER", Short: "Inspect changes to files or directories on a container's filesystem", Args: cobra.ExactArgs(1),
+		Use: "diff CONTAINER", Short: "Inspect changes to files or directories on a container's filesystem", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -267,7 +284,7 @@ func newCommitCmd(a *app) *cobra.Command {
 	var changes []string
 	var pause bool
 	cmd := &cobra.Command{
-		Use: "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", Short: "Create a new image from a container's changes", Args: cobra.RangeArgs(1, 2),
+		Use: "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", Short: "Create a new image from a container's changes", Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -295,7 +312,7 @@ func newCommitCmd(a *app) *cobra.Command {
 func newExportCmd(a *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use: "export [OPTIONS] CONTAINER", Short: "Export a container's filesystem as a tar archive", Args: cobra.ExactArgs(1),
+		Use: "export [OPTIONS] CONTAINER", Short: "Export a container's filesystem as a tar archive", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/engine"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/internal/image"
 )
 
@@ -31,12 +33,18 @@ type imageRow struct {
 	ID, Repository, Tag, Digest, CreatedSince, CreatedAt, Size, SharedSize, UniqueSize, VirtualSize, Containers string
 }
 
+// MarshalJSON gives `{{json .}}` docker's form: keys sorted.
+func (r imageRow) MarshalJSON() ([]byte, error) {
+	type plain imageRow
+	return format.SortedJSON(plain(r))
+}
+
 func newImagesCmd(a *app) *cobra.Command {
 	var all, quiet, noTrunc, digests bool
 	var filterVals []string
 	var format string
 	cmd := &cobra.Command{
-		Use: "images [OPTIONS] [REPOSITORY[:TAG]]", Short: "List images", Args: cobra.MaximumNArgs(1),
+		Use: "images [OPTIONS] [REPOSITORY[:TAG]]", Short: "List images", Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -98,7 +106,7 @@ func newImagesCmd(a *app) *cobra.Command {
 						CreatedSince: humanAgo(now, img.Created),
 						CreatedAt:    img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 						Size:         units.HumanSizeWithPrecision(float64(img.Size), 3),
-						VirtualSize:  units.HumanSizeWithPrecision(float64(img.Size), 3),
+						VirtualSize:  units.HumanSize(float64(img.Size)), // docker/cli: 4 digits here, 3 in Size
 						SharedSize:   "N/A", UniqueSize: "N/A", Containers: "N/A",
 					})
 				}
@@ -154,7 +162,7 @@ func newImportCmd(a *app) *cobra.Command {
 	var changes []string
 	var message, platform string
 	cmd := &cobra.Command{
-		Use: "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", Short: "Import the contents from a tarball to create a filesystem image", Args: cobra.RangeArgs(1, 2),
+		Use: "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", Short: "Import the contents from a tarball to create a filesystem image", Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -195,7 +203,7 @@ func newImportCmd(a *app) *cobra.Command {
 
 func newTagCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", Args: cobra.ExactArgs(2),
+		Use: "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -209,7 +217,7 @@ func newTagCmd(a *app) *cobra.Command {
 func newRmiCmd(a *app) *cobra.Command {
 	var force, noPrune bool
 	cmd := &cobra.Command{
-		Use: "rmi [OPTIONS] IMAGE [IMAGE...]", Short: "Remove one or more images", Args: cobra.MinimumNArgs(1),
+		Use: "rmi [OPTIONS] IMAGE [IMAGE...]", Short: "Remove one or more images", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -218,12 +226,18 @@ func newRmiCmd(a *app) *cobra.Command {
 			failed := false
 			for _, ref := range args {
 				deleted, err := e.Images.Remove(ref, image.RemoveOptions{Force: force, NoPrune: noPrune, InUse: imageUsage(e)})
+				if errdefs.IsNotFound(err) {
+					// Docker 20.10's client words a missing object itself.
+					fmt.Fprintln(a.stderr, "Error: No such image: "+ref)
+					failed = true
+					continue
+				}
 				if err != nil {
 					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
 					failed = true
 					continue
 				}
-				printDeleted(a, deleted)
+				printDeleted(a, deleted, false)
 			}
 			// Untagging frees nothing; deleting frees the layers no image needs.
 			if _, err := e.Images.GC(nil); err != nil {
@@ -240,13 +254,19 @@ func newRmiCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func printDeleted(a *app, deleted []image.Deleted) {
+// printDeleted lists what rmi ("Untagged: x") or prune ("untagged: x",
+// lower case in docker's prune output) removed.
+func printDeleted(a *app, deleted []image.Deleted, prune bool) {
+	untagged, del := "Untagged: ", "Deleted: "
+	if prune {
+		untagged, del = "untagged: ", "deleted: "
+	}
 	for _, d := range deleted {
 		if d.Untagged != "" {
-			fmt.Fprintln(a.stdout, "Untagged: "+d.Untagged)
+			fmt.Fprintln(a.stdout, untagged+d.Untagged)
 		}
 		if d.Deleted != "" {
-			fmt.Fprintln(a.stdout, "Deleted: "+d.Deleted)
+			fmt.Fprintln(a.stdout, del+d.Deleted)
 		}
 	}
 }
@@ -256,7 +276,7 @@ func imageUsage(e *engine.Engine) func(string) []image.Usage { return e.ImageUsa
 func newImagePruneCmd(a *app) *cobra.Command {
 	var all, force bool
 	cmd := &cobra.Command{
-		Use: "prune [OPTIONS]", Short: "Remove unused images", Args: cobra.NoArgs,
+		Use: "prune [OPTIONS]", Short: "Remove unused images", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -268,7 +288,7 @@ func newImagePruneCmd(a *app) *cobra.Command {
 			}
 			if len(deleted) > 0 {
 				fmt.Fprintln(a.stdout, "Deleted Images:")
-				printDeleted(a, deleted)
+				printDeleted(a, deleted, true)
 				fmt.Fprintln(a.stdout)
 			}
 			fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))

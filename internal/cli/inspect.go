@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/engine"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/format"
+	"github.com/berth/berth/internal/image"
 )
 
 // containerJSON is `docker inspect`'s container shape (API 1.41).
@@ -60,47 +61,76 @@ type stateJSON struct {
 	Health     *container.Health `json:"Health,omitempty"`
 }
 
+// hostConfigJSON is Docker 20.10's HostConfig, every key in its order;
+// resource knobs berth does not offer are shown at their zero values.
 type hostConfigJSON struct {
-	Binds           []string                `json:"Binds"`
-	ContainerIDFile string                  `json:"ContainerIDFile"`
-	LogConfig       logConfigJSON           `json:"LogConfig"`
-	NetworkMode     string                  `json:"NetworkMode"`
-	PortBindings    map[string]any          `json:"PortBindings"`
-	RestartPolicy   container.RestartPolicy `json:"RestartPolicy"`
-	AutoRemove      bool                    `json:"AutoRemove"`
-	VolumeDriver    string                  `json:"VolumeDriver"`
-	VolumesFrom     []string                `json:"VolumesFrom"`
-	CapAdd          []string                `json:"CapAdd"`
-	CapDrop         []string                `json:"CapDrop"`
-	CgroupnsMode    string                  `json:"CgroupnsMode"`
-	Dns             []string                `json:"Dns"`
-	DnsOptions      []string                `json:"DnsOptions"`
-	DnsSearch       []string                `json:"DnsSearch"`
-	ExtraHosts      []string                `json:"ExtraHosts"`
-	GroupAdd        []string                `json:"GroupAdd"`
-	IpcMode         string                  `json:"IpcMode"`
-	Cgroup          string                  `json:"Cgroup"`
-	Links           []string                `json:"Links"`
-	OomScoreAdj     int                     `json:"OomScoreAdj"`
-	PidMode         string                  `json:"PidMode"`
-	Privileged      bool                    `json:"Privileged"`
-	PublishAllPorts bool                    `json:"PublishAllPorts"`
-	ReadonlyRootfs  bool                    `json:"ReadonlyRootfs"`
-	SecurityOpt     []string                `json:"SecurityOpt"`
-	Tmpfs           map[string]string       `json:"Tmpfs,omitempty"`
-	UTSMode         string                  `json:"UTSMode"`
-	UsernsMode      string                  `json:"UsernsMode"`
-	ShmSize         int64                   `json:"ShmSize"`
-	Runtime         string                  `json:"Runtime"`
-	Isolation       string                  `json:"Isolation"`
-	CpuShares       int64                   `json:"CpuShares"`
-	Memory          int64                   `json:"Memory"`
-	NanoCpus        int64                   `json:"NanoCpus"`
-	CgroupParent    string                  `json:"CgroupParent"`
-	PidsLimit       *int64                  `json:"PidsLimit"`
-	Init            *bool                   `json:"Init"`
-	MaskedPaths     []string                `json:"MaskedPaths"`
-	ReadonlyPaths   []string                `json:"ReadonlyPaths"`
+	Binds                []string                `json:"Binds"`
+	ContainerIDFile      string                  `json:"ContainerIDFile"`
+	LogConfig            logConfigJSON           `json:"LogConfig"`
+	NetworkMode          string                  `json:"NetworkMode"`
+	PortBindings         map[string]any          `json:"PortBindings"`
+	RestartPolicy        container.RestartPolicy `json:"RestartPolicy"`
+	AutoRemove           bool                    `json:"AutoRemove"`
+	VolumeDriver         string                  `json:"VolumeDriver"`
+	VolumesFrom          []string                `json:"VolumesFrom"`
+	CapAdd               []string                `json:"CapAdd"`
+	CapDrop              []string                `json:"CapDrop"`
+	CgroupnsMode         string                  `json:"CgroupnsMode"`
+	Dns                  []string                `json:"Dns"`
+	DnsOptions           []string                `json:"DnsOptions"`
+	DnsSearch            []string                `json:"DnsSearch"`
+	ExtraHosts           []string                `json:"ExtraHosts"`
+	GroupAdd             []string                `json:"GroupAdd"`
+	IpcMode              string                  `json:"IpcMode"`
+	Cgroup               string                  `json:"Cgroup"`
+	Links                []string                `json:"Links"`
+	OomScoreAdj          int                     `json:"OomScoreAdj"`
+	PidMode              string                  `json:"PidMode"`
+	Privileged           bool                    `json:"Privileged"`
+	PublishAllPorts      bool                    `json:"PublishAllPorts"`
+	ReadonlyRootfs       bool                    `json:"ReadonlyRootfs"`
+	SecurityOpt          []string                `json:"SecurityOpt"`
+	Tmpfs                map[string]string       `json:"Tmpfs,omitempty"`
+	UTSMode              string                  `json:"UTSMode"`
+	UsernsMode           string                  `json:"UsernsMode"`
+	ShmSize              int64                   `json:"ShmSize"`
+	Runtime              string                  `json:"Runtime"`
+	ConsoleSize          [2]uint                 `json:"ConsoleSize"`
+	Isolation            string                  `json:"Isolation"`
+	CpuShares            int64                   `json:"CpuShares"`
+	Memory               int64                   `json:"Memory"`
+	NanoCpus             int64                   `json:"NanoCpus"`
+	CgroupParent         string                  `json:"CgroupParent"`
+	BlkioWeight          uint16                  `json:"BlkioWeight"`
+	BlkioWeightDevice    []any                   `json:"BlkioWeightDevice"`
+	BlkioDeviceReadBps   []any                   `json:"BlkioDeviceReadBps"`
+	BlkioDeviceWriteBps  []any                   `json:"BlkioDeviceWriteBps"`
+	BlkioDeviceReadIOps  []any                   `json:"BlkioDeviceReadIOps"`
+	BlkioDeviceWriteIOps []any                   `json:"BlkioDeviceWriteIOps"`
+	CpuPeriod            int64                   `json:"CpuPeriod"`
+	CpuQuota             int64                   `json:"CpuQuota"`
+	CpuRealtimePeriod    int64                   `json:"CpuRealtimePeriod"`
+	CpuRealtimeRuntime   int64                   `json:"CpuRealtimeRuntime"`
+	CpusetCpus           string                  `json:"CpusetCpus"`
+	CpusetMems           string                  `json:"CpusetMems"`
+	Devices              []any                   `json:"Devices"`
+	DeviceCgroupRules    []string                `json:"DeviceCgroupRules"`
+	DeviceRequests       []any                   `json:"DeviceRequests"`
+	KernelMemory         int64                   `json:"KernelMemory"`
+	KernelMemoryTCP      int64                   `json:"KernelMemoryTCP"`
+	MemoryReservation    int64                   `json:"MemoryReservation"`
+	MemorySwap           int64                   `json:"MemorySwap"`
+	MemorySwappiness     *int64                  `json:"MemorySwappiness"`
+	OomKillDisable       bool                    `json:"OomKillDisable"`
+	PidsLimit            *int64                  `json:"PidsLimit"`
+	Ulimits              []any                   `json:"Ulimits"`
+	CpuCount             int64                   `json:"CpuCount"`
+	CpuPercent           int64                   `json:"CpuPercent"`
+	IOMaximumIOps        uint64                  `json:"IOMaximumIOps"`
+	IOMaximumBandwidth   uint64                  `json:"IOMaximumBandwidth"`
+	Init                 *bool                   `json:"Init,omitempty"`
+	MaskedPaths          []string                `json:"MaskedPaths"`
+	ReadonlyPaths        []string                `json:"ReadonlyPaths"`
 }
 
 type logConfigJSON struct {
@@ -145,9 +175,15 @@ type networkJSON struct {
 	LinkLocalIPv6PrefixLen int            `json:"LinkLocalIPv6PrefixLen"`
 	Ports                  map[string]any `json:"Ports"`
 	SandboxKey             string         `json:"SandboxKey"`
+	SecondaryIPAddresses   []any          `json:"SecondaryIPAddresses"`
+	SecondaryIPv6Addresses []any          `json:"SecondaryIPv6Addresses"`
+	EndpointID             string         `json:"EndpointID"`
 	Gateway                string         `json:"Gateway"`
+	GlobalIPv6Address      string         `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen    int            `json:"GlobalIPv6PrefixLen"`
 	IPAddress              string         `json:"IPAddress"`
 	IPPrefixLen            int            `json:"IPPrefixLen"`
+	IPv6Gateway            string         `json:"IPv6Gateway"`
 	MacAddress             string         `json:"MacAddress"`
 	Networks               map[string]any `json:"Networks"`
 }
@@ -233,6 +269,7 @@ func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
 			DnsSearch: []string{}, ExtraHosts: c.Host.ExtraHosts, IpcMode: "private", Privileged: c.Host.Privileged,
 			ReadonlyRootfs: c.Host.ReadonlyRootfs, SecurityOpt: c.Host.SecurityOpt, Tmpfs: nonEmpty(c.Host.Tmpfs), ShmSize: 67108864,
 			Runtime: runtimeName(c.Host.Runtime), Isolation: "", Memory: c.Host.Memory, NanoCpus: c.Host.NanoCPUs, PidsLimit: pids, Init: initp,
+			BlkioWeightDevice: []any{}, Devices: []any{},
 			MaskedPaths: maskedPaths(c), ReadonlyPaths: readonlyPaths(c),
 		},
 		GraphDriver: graphDriverJSON{Name: "overlay2", Data: e.SnapshotPaths(c)},
@@ -303,7 +340,7 @@ func inspectCmd(a *app, kind string) *cobra.Command {
 		short = "Display detailed information on one or more " + kind + "s"
 	}
 	cmd := &cobra.Command{
-		Use: "inspect [OPTIONS] NAME|ID [NAME|ID...]", Short: short, Args: cobra.MinimumNArgs(1),
+		Use: "inspect [OPTIONS] NAME|ID [NAME|ID...]", Short: short, Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -371,7 +408,7 @@ func inspectOne(e *engine.Engine, ref, typ string) (any, error) {
 	if typ == "" || typ == "image" {
 		img, err := e.Images.Get(ref)
 		if err == nil {
-			return e.Images.Inspect(img), nil
+			return inspectImage(e, img), nil
 		}
 		if !errdefs.IsNotFound(err) {
 			return nil, err
@@ -388,6 +425,47 @@ func inspectOne(e *engine.Engine, ref, typ string) (any, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("No such object: %s", ref)
+}
+
+// imageJSON is `docker image inspect`'s shape at API 1.41 (Docker 20.10),
+// the version berth reports: the image store's API 1.50 form plus the keys
+// 20.10 still printed (Container, ContainerConfig, VirtualSize).
+type imageJSON struct {
+	ID              string              `json:"Id"`
+	RepoTags        []string            `json:"RepoTags"`
+	RepoDigests     []string            `json:"RepoDigests"`
+	Parent          string              `json:"Parent"`
+	Comment         string              `json:"Comment"`
+	Created         string              `json:"Created"`
+	Container       string              `json:"Container"`
+	ContainerConfig image.InspectConfig `json:"ContainerConfig"`
+	DockerVersion   string              `json:"DockerVersion"`
+	Author          string              `json:"Author"`
+	Config          image.InspectConfig `json:"Config"`
+	Architecture    string              `json:"Architecture"`
+	Variant         string              `json:"Variant,omitempty"`
+	Os              string              `json:"Os"`
+	OsVersion       string              `json:"OsVersion,omitempty"`
+	Size            int64               `json:"Size"`
+	VirtualSize     int64               `json:"VirtualSize"`
+	GraphDriver     image.GraphDriver   `json:"GraphDriver"`
+	RootFS          image.InspectRootFS `json:"RootFS"`
+	Metadata        image.Metadata      `json:"Metadata"`
+}
+
+func inspectImage(e *engine.Engine, img *image.Image) imageJSON {
+	in := e.Images.Inspect(img)
+	out := imageJSON{
+		ID: in.ID, RepoTags: in.RepoTags, RepoDigests: in.RepoDigests, Parent: in.Parent, Comment: in.Comment,
+		Created: in.Created, DockerVersion: in.DockerVersion, Author: in.Author, Config: in.Config,
+		Architecture: in.Architecture, Variant: in.Variant, Os: in.Os, OsVersion: in.OsVersion,
+		Size: in.Size, VirtualSize: in.Size, GraphDriver: in.GraphDriver, RootFS: in.RootFS, Metadata: in.Metadata,
+	}
+	// ContainerConfig is the config of the container a commit was made
+	// from; ggcr's ConfigFile does not keep it, so berth shows the empty
+	// config Docker shows for imported images.
+	out.Container = img.Config.Container
+	return out
 }
 
 // toGeneric turns v into the map form of its JSON, numbers kept exact.

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path"
 	"strings"
 	"time"
 
@@ -26,15 +26,15 @@ import (
 // createFlags holds the raw flag values shared by run and create.
 type createFlags struct {
 	name, entrypoint, workdir, user, hostname, restart, memory, cpus, network, stopSignal, runtime string
-	env, envFiles, labels, volumes, tmpfs, capAdd, capDrop, securityOpt, dns, addHost      []string
-	interactive, tty, rm, readOnly, privileged, init                                        bool
-	pidsLimit                                                                               int64
-	stopTimeout                                                                             int
-	healthCmd                                                                               string
-	healthInterval, healthTimeout, healthStartPeriod                                        time.Duration
-	healthRetries                                                                           int
-	noHealthcheck                                                                           bool
-	logOpts                                                                                 []string
+	env, envFiles, labels, volumes, tmpfs, capAdd, capDrop, securityOpt, dns, addHost              []string
+	interactive, tty, rm, readOnly, privileged, init                                               bool
+	pidsLimit                                                                                      int64
+	stopTimeout                                                                                    int
+	healthCmd                                                                                      string
+	healthInterval, healthTimeout, healthStartPeriod                                               time.Duration
+	healthRetries                                                                                  int
+	noHealthcheck                                                                                  bool
+	logOpts                                                                                        []string
 }
 
 func (f *createFlags) register(fs *pflag.FlagSet) {
@@ -96,6 +96,10 @@ func (f *createFlags) options(fs *pflag.FlagSet, args []string) (engine.CreateOp
 		env = append(env, vals...)
 	}
 	env = append(env, opts.ExpandEnv(f.env, os.LookupEnv)...)
+	// Docker refuses this at create time, before any container exists.
+	if f.workdir != "" && !path.IsAbs(f.workdir) {
+		return o, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path: %w", f.workdir, errdefs.ErrInvalid)
+	}
 	o.Config = engine.ConfigOptions{
 		Env: env, Workdir: f.workdir, User: f.user, Hostname: f.hostname,
 		Interactive: f.interactive, TTY: f.tty, StopSignal: f.stopSignal,
@@ -238,7 +242,7 @@ func newCreateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create a new container",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd.Flags(), args)
 			if err != nil {
@@ -246,7 +250,9 @@ func newCreateCmd(a *app) *cobra.Command {
 			}
 			c, err := a.createContainer(cmd.Context(), o)
 			if err != nil {
-				return runError("create", err)
+				// Docker's create reports the daemon's refusal without a
+				// hint and exits 1; only flag errors are 125.
+				return daemonError(err)
 			}
 			fmt.Fprintln(a.stdout, c.ID)
 			return nil
@@ -262,12 +268,13 @@ func newRunCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd.Flags(), args)
 			if err != nil {
 				return runError("run", err)
 			}
+			o.Config.Detach = detach
 			if detach && f.rm && o.Host.RestartPolicy.Name != "no" {
 				return runError("run", fmt.Errorf("conflicting options: cannot specify both --restart and --rm: %w", errdefs.ErrInvalid))
 			}
@@ -279,14 +286,14 @@ func newRunCmd(a *app) *cobra.Command {
 			e, _ := a.engine()
 			if detach {
 				if _, err := e.Start(ctx, c.ID); err != nil {
-					return runError("run", err)
+					return startError(err)
 				}
 				fmt.Fprintln(a.stdout, c.ID)
 				return nil
 			}
 			code, err := a.attachRun(ctx, e, c, f.interactive, f.tty)
 			if err != nil {
-				return runError("run", err)
+				return startError(err)
 			}
 			if code != 0 {
 				return StatusError{Status: code}
@@ -379,5 +386,3 @@ func (a *app) wireTerminal(pty *os.File, interactive bool, done chan struct{}) (
 	}()
 	return restore
 }
-
-var _ = errors.New

@@ -13,7 +13,7 @@ import (
 func newVersionCmd(a *app) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use: "version", Short: "Show the berth version information", Args: cobra.NoArgs,
+		Use: "version", Short: "Show the berth version information", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := versionInfo{Client: componentVersion{Version: Version, APIVersion: "1.41", GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH}}
 			v.Server = v.Client
@@ -40,7 +40,7 @@ type versionInfo struct {
 func newInfoCmd(a *app) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use: "info", Short: "Display system-wide information", Args: cobra.NoArgs,
+		Use: "info", Short: "Display system-wide information", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -87,12 +87,12 @@ func newInfoCmd(a *app) *cobra.Command {
 }
 
 type infoJSON struct {
-	Containers, ContainersRunning, ContainersPaused, ContainersStopped, Images                    int
+	Containers, ContainersRunning, ContainersPaused, ContainersStopped, Images                 int
 	Driver, LoggingDriver, CgroupDriver, CgroupVersion, KernelVersion, OperatingSystem, OSType string
-	Architecture                                                                                  string
-	NCPU                                                                                          int
-	MemTotal                                                                                      int64
-	Name, DockerRootDir, ServerVersion, DefaultRuntime                                            string
+	Architecture                                                                               string
+	NCPU                                                                                       int
+	MemTotal                                                                                   int64
+	Name, DockerRootDir, ServerVersion, DefaultRuntime                                         string
 }
 
 func formatObject(a *app, tmpl string, v any) error {
@@ -126,10 +126,10 @@ func memTotal() int64 {
 }
 
 func newSystemCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "system", Short: "Manage berth", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error { return c.Help() }}
+	cmd := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs, RunE: func(c *cobra.Command, _ []string) error { return c.Help() }}
 	var all, volumes, force bool
 	prune := &cobra.Command{
-		Use: "prune [OPTIONS]", Short: "Remove unused data", Args: cobra.NoArgs,
+		Use: "prune [OPTIONS]", Short: "Remove unused data", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -155,7 +155,7 @@ func newSystemCmd(a *app) *cobra.Command {
 			}
 			if len(r.Images) > 0 {
 				fmt.Fprintln(a.stdout, "Deleted Images:")
-				printDeleted(a, r.Images)
+				printDeleted(a, r.Images, true)
 				fmt.Fprintln(a.stdout)
 			}
 			fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(r.Reclaimed)))
@@ -168,7 +168,7 @@ func newSystemCmd(a *app) *cobra.Command {
 
 	var dfFormat string
 	df := &cobra.Command{
-		Use: "df", Short: "Show berth disk usage", Args: cobra.NoArgs,
+		Use: "df", Short: "Show berth disk usage", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -192,7 +192,7 @@ func newSystemCmd(a *app) *cobra.Command {
 
 	var repair bool
 	check := &cobra.Command{
-		Use: "check [OPTIONS]", Short: "Verify every blob, image, snapshot and container record; --repair fixes what it can", Args: cobra.NoArgs,
+		Use: "check [OPTIONS]", Short: "Verify every blob, image, snapshot and container record; --repair fixes what it can", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -219,7 +219,7 @@ func newSystemCmd(a *app) *cobra.Command {
 	check.Flags().BoolVar(&repair, "repair", false, "Fix stale mounts, locks and records")
 
 	boot := &cobra.Command{
-		Use: "boot", Short: "Reconcile state after a reboot and start containers with restart policy always/unless-stopped (run by berth.service)", Args: cobra.NoArgs,
+		Use: "boot", Short: "Reconcile state after a reboot and start containers with restart policy always/unless-stopped (run by berth.service)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -249,7 +249,7 @@ func pct(part, total int64) int64 {
 
 func newSuperviseCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "__supervise ID", Hidden: true, Args: cobra.ExactArgs(1),
+		Use: "__supervise ID", Hidden: true, Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {

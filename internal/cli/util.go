@@ -3,12 +3,16 @@ package cli
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/engine"
@@ -85,7 +89,9 @@ func (f filters) matchContainer(c *container.Container, e *engine.Engine) bool {
 	return f.any("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		f.any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		f.any("status", func(v string) bool { return c.State.Status == v }) &&
-		f.any("exited", func(v string) bool { return !c.State.Running && fmt.Sprint(c.State.ExitCode) == v && c.State.Status == "exited" }) &&
+		f.any("exited", func(v string) bool {
+			return !c.State.Running && fmt.Sprint(c.State.ExitCode) == v && c.State.Status == "exited"
+		}) &&
 		f.any("label", func(v string) bool {
 			k, val, hasVal := strings.Cut(v, "=")
 			got, ok := c.Config.Labels[k]
@@ -108,4 +114,94 @@ func matchGlob(pattern, s string) bool {
 
 func objectOut(w io.Writer, tmpl string, v any) error {
 	return format.Object(w, tmpl, v)
+}
+
+// containerRWSize is docker's SizeRw: the bytes of regular files in the
+// container's writable layer (hard links counted once).
+func containerRWSize(e *engine.Engine, c *container.Container) int64 {
+	dir, err := e.Snapshots.UpperDir(c.Snapshot)
+	if err != nil || dir == "" {
+		return 0
+	}
+	seen := map[uint64]bool{}
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		n += info.Size()
+		return nil
+	})
+	return n
+}
+
+// Argument-count validators with docker/cli's wording ("\"docker run\"
+// requires at least 1 argument." plus usage) and exit status 1.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= n {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("requires at least %d %s", n, plural("argument", n)))
+	}
+}
+
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("requires at most %d %s", n, plural("argument", n)))
+	}
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("requires exactly %d %s", n, plural("argument", n)))
+	}
+}
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= lo && len(args) <= hi {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("requires at least %d and at most %d %s", lo, hi, plural("argument", hi)))
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return argsError(cmd, "accepts no arguments")
+}
+
+func argsError(cmd *cobra.Command, what string) error {
+	use := cmd.Use
+	if cmd.HasParent() {
+		use = cmd.Parent().CommandPath() + " " + use
+	}
+	return StatusError{Status: 1, Message: fmt.Sprintf("%q %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
+		cmd.CommandPath(), what, cmd.CommandPath(), use, cmd.Short)}
+}
+
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

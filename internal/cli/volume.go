@@ -12,11 +12,11 @@ import (
 )
 
 func newVolumeCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "volume", Short: "Manage volumes", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error { return c.Help() }}
+	cmd := &cobra.Command{Use: "volume", Short: "Manage volumes", Args: noArgs, RunE: func(c *cobra.Command, _ []string) error { return c.Help() }}
 
-	var labels []string
+	var labels, optVals []string
 	create := &cobra.Command{
-		Use: "create [OPTIONS] [VOLUME]", Short: "Create a volume", Args: cobra.MaximumNArgs(1),
+		Use: "create [OPTIONS] [VOLUME]", Short: "Create a volume", Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -31,7 +31,20 @@ func newVolumeCmd(a *app) *cobra.Command {
 				k, v, _ := strings.Cut(l, "=")
 				lm[k] = v
 			}
-			v, _, err := e.Volumes.Create(name, volume.CreateOptions{Labels: lm})
+			var driverOpts map[string]string
+			for _, o := range optVals {
+				k, v, ok := strings.Cut(o, "=")
+				if !ok {
+					return fmt.Errorf("invalid option %q: expected key=value", o)
+				}
+				if driverOpts == nil {
+					driverOpts = map[string]string{}
+				}
+				driverOpts[k] = v
+			}
+			// As in Docker 23+, a volume created without a name is
+			// anonymous: `volume prune` removes it once unused.
+			v, _, err := e.Volumes.Create(name, volume.CreateOptions{Labels: lm, Options: driverOpts, Anonymous: name == ""})
 			if err != nil {
 				return err
 			}
@@ -40,12 +53,13 @@ func newVolumeCmd(a *app) *cobra.Command {
 		},
 	}
 	create.Flags().StringArrayVar(&labels, "label", nil, "Set metadata for a volume")
+	create.Flags().StringArrayVarP(&optVals, "opt", "o", nil, "Set driver specific options")
 	create.Flags().StringP("driver", "d", "local", "Specify volume driver name")
 
 	var quiet bool
 	var lsFormat string
 	ls := &cobra.Command{
-		Use: "ls [OPTIONS]", Aliases: []string{"list"}, Short: "List volumes", Args: cobra.NoArgs,
+		Use: "ls [OPTIONS]", Aliases: []string{"list"}, Short: "List volumes", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -75,7 +89,7 @@ func newVolumeCmd(a *app) *cobra.Command {
 
 	var inspFormat string
 	inspect := &cobra.Command{
-		Use: "inspect [OPTIONS] VOLUME [VOLUME...]", Short: "Display detailed information on one or more volumes", Args: cobra.MinimumNArgs(1),
+		Use: "inspect [OPTIONS] VOLUME [VOLUME...]", Short: "Display detailed information on one or more volumes", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -113,7 +127,7 @@ func newVolumeCmd(a *app) *cobra.Command {
 
 	var force bool
 	rm := &cobra.Command{
-		Use: "rm [OPTIONS] VOLUME [VOLUME...]", Aliases: []string{"remove"}, Short: "Remove one or more volumes", Args: cobra.MinimumNArgs(1),
+		Use: "rm [OPTIONS] VOLUME [VOLUME...]", Aliases: []string{"remove"}, Short: "Remove one or more volumes", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -138,7 +152,7 @@ func newVolumeCmd(a *app) *cobra.Command {
 
 	var all, pforce bool
 	prune := &cobra.Command{
-		Use: "prune [OPTIONS]", Short: "Remove unused local volumes", Args: cobra.NoArgs,
+		Use: "prune [OPTIONS]", Short: "Remove unused local volumes", Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {

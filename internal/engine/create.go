@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type ConfigOptions struct {
 	Labels      map[string]string
 	Interactive bool
 	TTY         bool
+	Detach      bool // run -d: recorded as attaching no stream
 	StopSignal  string
 	StopTimeout *int
 	Healthcheck *v1.HealthConfig // merged over the image's; Test ["NONE"] disables
@@ -81,9 +83,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	}
 	cfg.Tty = o.Config.TTY
 	cfg.OpenStdin = o.Config.Interactive
-	cfg.AttachStdin = o.Config.Interactive
-	cfg.StdinOnce = o.Config.Interactive
-	cfg.AttachStdout, cfg.AttachStderr = true, true
+	// As Docker records it: run -d attaches nothing; otherwise stdout and
+	// stderr, and stdin (closed after one attach) with -i.
+	cfg.AttachStdin = o.Config.Interactive && !o.Config.Detach
+	cfg.StdinOnce = cfg.AttachStdin
+	cfg.AttachStdout, cfg.AttachStderr = !o.Config.Detach, !o.Config.Detach
 
 	argv := spec.Args(cfg.Entrypoint, cfg.Cmd, o.Entrypoint, o.Cmd)
 	// Record the effective Entrypoint/Cmd as Docker does: --entrypoint
@@ -99,7 +103,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		cfg.Cmd = o.Cmd
 	}
 	if len(argv) == 0 {
-		return nil, fmt.Errorf("no command specified: %w", errdefs.ErrInvalid)
+		return nil, fmt.Errorf("No command specified: %w", errdefs.ErrInvalid)
 	}
 	for _, t := range o.Tmpfs {
 		if _, _, err := opts.ParseTmpfs(t); err != nil {
@@ -107,6 +111,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		}
 	}
 
+	if r := o.Host.Runtime; r != "" && r != "berth" {
+		if _, err := exec.LookPath(r); err != nil {
+			return nil, fmt.Errorf("unknown or invalid runtime name: %s: %w", r, errdefs.ErrInvalid)
+		}
+	}
 	id := container.NewID()
 	cfg.Hostname = o.Config.Hostname
 	if cfg.Hostname == "" {

@@ -92,7 +92,7 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 		return err
 	}
 	if !c.State.Running {
-		return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", ref, c.ID, errdefs.ErrConflict)
+		return fmt.Errorf("Cannot kill container: %s: Container %s is not running: %w", ref, c.ID, errdefs.ErrConflict)
 	}
 	if sig == unix.SIGKILL || sig == unix.SIGTERM {
 		e.Containers.Update(c.ID, func(c *container.Container) error {
@@ -173,7 +173,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 			if c.State.Paused {
 				return fmt.Errorf("cannot remove container %q: container is paused and must be unpaused first: %w", c.Name, errdefs.ErrConflict)
 			}
-			return fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove: %w", "/"+c.Name, errdefs.ErrConflict)
+			return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.ID, errdefs.ErrConflict)
 		}
 		e.Containers.Update(c.ID, func(c *container.Container) error {
 			c.State.StoppedByUser = true
@@ -209,9 +209,20 @@ func (e *Engine) removeOwned(c *container.Container, volumes bool) error {
 		return fmt.Errorf("remove rootfs of %s: %w", short(c.ID), err)
 	}
 	if volumes {
+		// c's record still exists at this point; it must not count as a
+		// user of its own volumes, or none would ever be removed.
+		othersUsing := func(name string) []string {
+			var ids []string
+			for _, id := range e.VolumeUsers(name) {
+				if id != c.ID {
+					ids = append(ids, id)
+				}
+			}
+			return ids
+		}
 		for _, m := range c.Mounts {
 			if m.Type == "volume" && isAnonymous(m.Name) {
-				e.Volumes.Remove(m.Name, e.VolumeUsers)
+				e.Volumes.Remove(m.Name, othersUsing)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -97,8 +98,8 @@ func (e *Engine) loadSpec(id string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %s: read bundle: %w", short(id), err)
 	}
-	if err := jsonUnmarshal(data, &s); err != nil {
-		return nil, err
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("container %s: corrupt bundle: %w", short(id), err)
 	}
 	return &s, nil
 }
@@ -173,13 +174,61 @@ func memTotal() uint64 {
 	return info.total * 1024
 }
 
-// Changes lists the container's filesystem changes (docker diff).
+// Changes lists the container's filesystem changes (docker diff). The
+// empty files and directories the runtime creates in the rootfs as mount
+// points (/etc/hosts, volume and tmpfs targets) are not the user's changes:
+// Docker keeps them in an init layer below the container's, so they are
+// left out here, with the directories that changed only because of them.
 func (e *Engine) Changes(ref string) ([]snapshot.Change, error) {
 	c, err := e.Container(ref)
 	if err != nil {
 		return nil, err
 	}
-	return e.Snapshots.Changes(c.Snapshot)
+	changes, err := e.Snapshots.Changes(c.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	stubs := map[string]bool{"/etc/hostname": true, "/etc/hosts": true, "/etc/resolv.conf": true}
+	for _, m := range c.Mounts {
+		stubs[filepath.Clean(m.Destination)] = true
+	}
+	for dst := range c.Host.Tmpfs {
+		stubs[filepath.Clean(dst)] = true
+	}
+	var kept []snapshot.Change
+	for _, ch := range changes {
+		if ch.Kind == snapshot.ChangeAdd && stubs[ch.Path] {
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	var out []snapshot.Change
+	for _, ch := range kept {
+		if ch.Kind == snapshot.ChangeModify && stubParentOnly(ch.Path, stubs, kept) {
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// stubParentOnly reports whether dir is an ancestor of a mount-point stub
+// and of no other change.
+func stubParentOnly(dir string, stubs map[string]bool, changes []snapshot.Change) bool {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	parent := false
+	for s := range stubs {
+		parent = parent || strings.HasPrefix(s, prefix)
+	}
+	if !parent {
+		return false
+	}
+	for _, ch := range changes {
+		if strings.HasPrefix(ch.Path, prefix) {
+			return false
+		}
+	}
+	return true
 }
 
 // SnapshotPaths is the GraphDriver data of inspect.

@@ -20,7 +20,9 @@ func (e *Engine) Supervise(ctx context.Context, id string) int {
 type starter struct{ e *Engine }
 
 func (s starter) Start(ctx context.Context, c *container.Container, stdout, stderr io.Writer) (supervisor.Proc, error) {
-	return s.e.launch(ctx, c, runtime.IO{Stdout: stdout, Stderr: stderr})
+	// A -t container gets its pty here too; its output (with the
+	// terminal's \r\n) goes to the log as stdout, as in Docker.
+	return s.e.launch(ctx, c, runtime.IO{Stdout: stdout, Stderr: stderr, Terminal: c.Config.Tty})
 }
 
 func (s starter) Exec(ctx context.Context, c *container.Container, args []string, out io.Writer) (int, error) {

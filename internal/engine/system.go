@@ -112,8 +112,10 @@ func (e *Engine) DiskUsage() ([]DiskUsageRow, error) {
 				continue
 			}
 			counted[ch] = true
-			n, _ := e.Snapshots.Usage(ch)
-			size += n
+			// Content bytes, as `images` counts them, not disk blocks.
+			if info, err := e.Snapshots.Stat(ch); err == nil {
+				size += info.Size
+			}
 		}
 		imgRow.Size += size
 		if used[img.ID] {

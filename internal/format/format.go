@@ -1,8 +1,3 @@
-// Package format renders lists and objects the way docker/cli does: a
-// --format value is a Go text/template; the "table" prefix turns it into
-// aligned columns with a header row; "json" prints one JSON object per
-// line. It owns no state and knows nothing of images or containers: callers
-// pass rows as values with exported fields or methods and a header map.
 package format
 
 import (
@@ -133,6 +128,21 @@ func JSON(w io.Writer, v any) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// SortedJSON marshals v (a struct of display fields) as an object with its
+// keys sorted, as docker/cli renders `{{json .}}` of a list row. Like
+// docker's, it escapes <, > and & (so "<none>" is "\u003cnone\u003e").
+func SortedJSON(v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("sorted json: %T is not an object: %w", v, err)
+	}
+	return json.Marshal(m)
 }
 
 func unescape(s string) string {

@@ -1,9 +1,6 @@
 package runtime
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // execError is a process start failure of the exec class. Its message is
 // the part of the runtime's error that Docker users see (`exec: "foo":
@@ -43,9 +40,4 @@ func classifyStartError(err error) error {
 		return err
 	}
 	return &execError{msg: tail, class: class, cause: err}
-}
-
-// isExecClass reports whether err is one of the exec-class errors.
-func isExecClass(err error) bool {
-	return errors.Is(err, ErrExecNotFound) || errors.Is(err, ErrExecPermission)
 }

@@ -120,7 +120,13 @@ func (r *External) spawn(ctx context.Context, id string, conf IO, verb string, a
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	s, err := newStdio(IO{Stdin: conf.Stdin, Stdout: conf.Stdout, Stderr: conf.Stderr})
+	// With a terminal the runtime's own console socket brings the pty
+	// master (below), so no pipes.
+	plain := conf
+	if conf.Terminal {
+		plain = IO{}
+	}
+	s, err := newStdio(plain)
 	if err != nil {
 		return nil, err
 	}

@@ -324,7 +324,18 @@ func run(t testing.TB, r Runtime, spec *specs.Spec, stdin io.Reader) (code int, 
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	// A hung container must fail the test, not stall the suite.
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("container %s still running after 30s: killing it", id)
+			_ = r.Kill(id, unix.SIGKILL, true)
+		}
+	}()
 	code, err = p.Wait()
+	close(done)
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}

@@ -24,11 +24,13 @@ import (
 )
 
 // Libcontainer runs containers with runc's libcontainer inside the calling
-// process; container inits are the calling binary re-executed as "init"
-// (see Init). It is safe for concurrent use.
+// process; container inits are the dedicated init binary embedded in berth
+// (see initBinary), or else the calling binary re-executed as "init" (see
+// Init). It is safe for concurrent use.
 type Libcontainer struct {
 	root    string // libcontainer's state root: one directory per container
 	seccomp *seccompCache
+	init    initBinary
 	// initCompilesSeccomp leaves the compilation of seccomp profiles to
 	// the container init, as stock runc does; tests and benchmarks compare
 	// the two paths.
@@ -40,12 +42,14 @@ func New(stateDir string) *Libcontainer {
 	return &Libcontainer{
 		root:    filepath.Join(stateDir, "libcontainer"),
 		seccomp: newSeccompCache(filepath.Join(stateDir, "seccomp")),
+		init:    newInitBinary(stateDir),
 	}
 }
 
-// Init runs the container init when the binary was re-executed by
-// libcontainer ("berth init"). main must call it first thing when
-// os.Args[1] == "init", before any other work; it never returns.
+// Init runs the container init when the binary was executed by
+// libcontainer as "<argv0> init": cmd/berth-init always, and berth itself
+// when it embeds no init binary. main must call it first thing, before any
+// other work; it never returns.
 func Init() {
 	libcontainer.Init()
 }
@@ -58,6 +62,7 @@ func (r *Libcontainer) Start(ctx context.Context, id string, spec *specs.Spec, b
 	if err := validateID(id); err != nil {
 		return nil, err
 	}
+	WarmCgroups() // overlaps the kernel's wait with the work below
 	config, err := newConfig(id, spec, bundle)
 	if err != nil {
 		return nil, err
@@ -77,6 +82,7 @@ func (r *Libcontainer) Start(ctx context.Context, id string, spec *specs.Spec, b
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
+	lp.InitPath = r.init.path()
 	c, err := libcontainer.Create(r.root, id, config)
 	if err != nil {
 		return nil, fmt.Errorf("create container %s: %w", id, libcontainerErr(err))
@@ -100,13 +106,15 @@ func (r *Libcontainer) Exec(ctx context.Context, id string, proc *specs.Process,
 	if proc == nil {
 		return nil, fmt.Errorf("exec in container %s: no process: %w", id, errdefs.ErrInvalid)
 	}
+	WarmCgroups()
 	lp, err := newProcess(proc, false)
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %s: %w", id, err)
 	}
+	lp.InitPath = r.init.path()
 	c, err := r.load(id)
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %s: %w", id, err)
+		return nil, err
 	}
 	// As runc exec: a process joining a frozen cgroup would hang the start.
 	switch status, err := c.Status(); {

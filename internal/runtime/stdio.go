@@ -190,9 +190,18 @@ func recvFile(socket *os.File) (*os.File, error) {
 	var n, oobn int
 	var err error
 	for {
-		// The sender has already sent by the time the start returns, so
-		// this blocking receive does not wait.
+		// The sender has sent by the time the start returns, so this does
+		// not wait; a non-blocking socket is polled all the same.
 		n, oobn, _, _, err = unix.Recvmsg(int(socket.Fd()), name, oob, unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EAGAIN) {
+			fds := []unix.PollFd{{Fd: int32(socket.Fd()), Events: unix.POLLIN}}
+			if _, perr := unix.Poll(fds, 10_000); perr != nil && !errors.Is(perr, unix.EINTR) {
+				return nil, perr
+			} else if perr == nil && fds[0].Revents == 0 {
+				return nil, errors.New("timed out waiting for the pty master")
+			}
+			continue
+		}
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}

@@ -6,6 +6,11 @@
 // whole contract with the runtime, so it must be accepted unchanged by the
 // in-process libcontainer and by an external runc on the same bundle.
 //
+// The default seccomp profile is moby's current one narrowed to what Docker
+// 20.10 (the reference engine on this project's machines) lets through, so
+// a berth container is never less confined than a Docker one;
+// test/e2e/isolation_test.go proves that against a running Docker.
+//
 // It owns no state on disk. It reads the host (/proc/self/status, cgroup
 // layout, /dev for --privileged) and, read-only and confined to it, the
 // container rootfs's /etc/passwd and /etc/group. It must never mount,

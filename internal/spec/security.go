@@ -3,11 +3,13 @@ package spec
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // SecurityOpts is the parsed form of --security-opt values.
@@ -126,5 +128,68 @@ func seccompProfile(s *specs.Spec, so SecurityOpts, privileged bool, h *Host) (*
 	if err != nil {
 		return nil, fmt.Errorf("build default seccomp profile: %w", err)
 	}
+	var bounding []string
+	if s.Process != nil && s.Process.Capabilities != nil {
+		bounding = s.Process.Capabilities.Bounding
+	}
+	narrowToDocker2010(p, bounding)
 	return p, nil
+}
+
+// Syscalls that moby's current default profile allows but Docker 20.10
+// (Debian's docker.io 20.10.24 with runc 1.1.5, the engine berth is measured
+// against in test/e2e/isolation_test.go) does not. berth's default profile
+// must never let through what that Docker stops, so these are taken out
+// again with the answer that Docker gives.
+//
+// docker2010Denied are refused with EPERM like any syscall Docker's profile
+// does not name: memory protection keys, the uretprobe trampoline call
+// (which Linux 6.13+ lets bypass seccomp anyway), riscv_hwprobe and the
+// 32-bit clock_settime64. docker2010SysAdmin and docker2010Ptrace were only
+// allowed with CAP_SYS_ADMIN and CAP_SYS_PTRACE; moby allows them to
+// everyone now.
+//
+// docker2010Newer are the syscalls after futex_waitv (449), the newest that
+// Docker 20.10's profile names: runc answers ENOSYS for every syscall above
+// the newest its filter knows, so callers (glibc's fchmodat2, for one) fall
+// back to the older calls. They get an explicit ENOSYS rule here, which keeps
+// the answer the same whichever libseccomp compiles the filter.
+var (
+	docker2010Denied   = []string{"pkey_alloc", "pkey_free", "pkey_mprotect", "uretprobe", "riscv_hwprobe", "clock_settime64"}
+	docker2010SysAdmin = []string{"name_to_handle_at"}
+	docker2010Ptrace   = []string{"process_vm_readv", "process_vm_writev"}
+	docker2010Newer    = []string{
+		"set_mempolicy_home_node", "cachestat", "fchmodat2", "map_shadow_stack",
+		"futex_wake", "futex_wait", "futex_requeue", "statmount", "listmount",
+		"lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules", "mseal",
+		"setxattrat", "getxattrat", "listxattrat", "removexattrat",
+		"open_tree_attr", "file_getattr", "file_setattr",
+	}
+)
+
+// narrowToDocker2010 edits a default profile already resolved against the
+// container's bounding set (see the lists above for why).
+func narrowToDocker2010(p *specs.LinuxSeccomp, bounding []string) {
+	drop := func(name string) bool {
+		return slices.Contains(docker2010Denied, name) || slices.Contains(docker2010SysAdmin, name) ||
+			slices.Contains(docker2010Ptrace, name) || slices.Contains(docker2010Newer, name)
+	}
+	rules := p.Syscalls[:0]
+	for _, r := range p.Syscalls {
+		if r.Action == specs.ActAllow {
+			r.Names = slices.DeleteFunc(slices.Clone(r.Names), drop)
+			if len(r.Names) == 0 {
+				continue
+			}
+		}
+		rules = append(rules, r)
+	}
+	if slices.Contains(bounding, "CAP_SYS_ADMIN") {
+		rules = append(rules, specs.LinuxSyscall{Names: slices.Clone(docker2010SysAdmin), Action: specs.ActAllow})
+	}
+	if slices.Contains(bounding, "CAP_SYS_PTRACE") {
+		rules = append(rules, specs.LinuxSyscall{Names: slices.Clone(docker2010Ptrace), Action: specs.ActAllow})
+	}
+	enosys := uint(unix.ENOSYS)
+	p.Syscalls = append(rules, specs.LinuxSyscall{Names: slices.Clone(docker2010Newer), Action: specs.ActErrno, ErrnoRet: &enosys})
 }

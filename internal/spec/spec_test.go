@@ -545,3 +545,74 @@ func BenchmarkProbeHost(b *testing.B) {
 		}
 	}
 }
+
+// syscallErrno returns the errno an ERRNO rule gives name, or 0.
+func syscallErrno(s *specs.Spec, name string) uint {
+	for _, sc := range s.Linux.Seccomp.Syscalls {
+		if sc.Action == specs.ActErrno && sc.ErrnoRet != nil && slices.Contains(sc.Names, name) {
+			return *sc.ErrnoRet
+		}
+	}
+	return 0
+}
+
+// TestDefaultProfileNarrowedToDocker2010 checks the narrowing that
+// test/e2e/isolation_test.go proves against a running Docker 20.10.
+func TestDefaultProfileNarrowedToDocker2010(t *testing.T) {
+	const enosys = 38
+	cases := []struct {
+		desc    string
+		capAdd  []string
+		allowed []string
+		denied  []string // neither allowed nor given an errno: EPERM by default
+		nosys   []string
+	}{
+		{
+			desc:    "default capabilities",
+			allowed: []string{"read", "futex_waitv", "close_range", "openat2", "faccessat2", "ptrace"},
+			denied:  []string{"name_to_handle_at", "process_vm_readv", "process_vm_writev", "pkey_alloc", "pkey_free", "pkey_mprotect", "uretprobe", "io_uring_setup"},
+			nosys:   []string{"fchmodat2", "cachestat", "futex_wake", "futex_wait", "futex_requeue", "statmount", "listmount", "mseal", "set_mempolicy_home_node", "setxattrat", "file_getattr", "clone3"},
+		},
+		{
+			desc:    "CAP_SYS_ADMIN allows name_to_handle_at, as Docker 20.10 did",
+			capAdd:  []string{"SYS_ADMIN"},
+			allowed: []string{"name_to_handle_at", "mount", "clone3"},
+			denied:  []string{"process_vm_readv", "pkey_alloc"},
+			nosys:   []string{"fchmodat2", "lsm_get_self_attr"},
+		},
+		{
+			desc:    "CAP_SYS_PTRACE allows process_vm_readv/writev",
+			capAdd:  []string{"SYS_PTRACE"},
+			allowed: []string{"process_vm_readv", "process_vm_writev", "kcmp"},
+			denied:  []string{"name_to_handle_at"},
+		},
+		{
+			desc:    "CAP_SYS_NICE does not bring back set_mempolicy_home_node",
+			capAdd:  []string{"SYS_NICE"},
+			allowed: []string{"mbind", "set_mempolicy"},
+			nosys:   []string{"set_mempolicy_home_node"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			o := baseOptions(t)
+			o.Security.CapAdd = c.capAdd
+			s := mustGenerate(t, o)
+			for _, n := range c.allowed {
+				if !syscallAllowed(s, n) {
+					t.Errorf("%s not allowed", n)
+				}
+			}
+			for _, n := range c.denied {
+				if syscallAllowed(s, n) || syscallErrno(s, n) != 0 {
+					t.Errorf("%s: allowed %v errno %d, want the default EPERM", n, syscallAllowed(s, n), syscallErrno(s, n))
+				}
+			}
+			for _, n := range c.nosys {
+				if syscallAllowed(s, n) || syscallErrno(s, n) != enosys {
+					t.Errorf("%s: allowed %v errno %d, want ENOSYS", n, syscallAllowed(s, n), syscallErrno(s, n))
+				}
+			}
+		})
+	}
+}

@@ -85,7 +85,10 @@ func (s hostStarter) Cleanup(ctx context.Context, c *container.Container, remove
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 {
 		r := root.New(os.Getenv("BERTH_TEST_ROOT"))
-		starter := hostStarter{marks: os.Getenv("BERTH_TEST_MARKS")}
+		var starter Starter = hostStarter{marks: os.Getenv("BERTH_TEST_MARKS")}
+		if os.Getenv("BERTH_TEST_IO") != "" {
+			starter = ioHostStarter{hostStarter{marks: os.Getenv("BERTH_TEST_MARKS")}}
+		}
 		switch os.Args[1] {
 		case "__supervise":
 			os.Exit(Main(os.Args[2:], Config{Root: r, Starter: starter}))

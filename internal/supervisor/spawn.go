@@ -69,6 +69,11 @@ var classes = []struct {
 // caller. If ctx ends first Spawn returns ctx's error and leaves the
 // supervisor to finish on its own.
 func Spawn(ctx context.Context, exe string, args []string) (pid int, err error) {
+	return spawn(ctx, exe, args, nil)
+}
+
+// spawn is Spawn with extra environment for the supervisor.
+func spawn(ctx context.Context, exe string, args, extraEnv []string) (pid int, err error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, fmt.Errorf("spawn supervisor: %w", err)
@@ -78,7 +83,8 @@ func Spawn(ctx context.Context, exe string, args []string) (pid int, err error) 
 	cmd.ExtraFiles = []*os.File{w} // fd 3
 	// GOMAXPROCS=1 from the first instruction: an idle supervisor needs one
 	// P, and fewer Ps mean fewer per-P caches and GC workers to keep resident.
-	cmd.Env = append(withoutEnv(withoutEnv(os.Environ(), ReadyFDEnv), "GOMAXPROCS"), ReadyFDEnv+"=3", "GOMAXPROCS=1")
+	cmd.Env = append(withoutEnv(withoutEnv(withoutEnv(os.Environ(), ReadyFDEnv), "GOMAXPROCS"), WaitAttachEnv), ReadyFDEnv+"=3", "GOMAXPROCS=1")
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/" // never pin the caller's working directory (and its mount)
 	if err := cmd.Start(); err != nil {
@@ -228,12 +234,14 @@ func Main(args []string, cfg Config) int {
 		close(stop)
 	}()
 	Run(context.Background(), Options{
-		Store:   store,
-		ID:      id,
-		Starter: cfg.Starter,
-		Ready:   report,
-		Stop:    stop,
-		Logf:    logf,
+		Store:      store,
+		ID:         id,
+		Starter:    cfg.Starter,
+		Ready:      report,
+		Stop:       stop,
+		Logf:       logf,
+		AttachDir:  filepath.Join(cfg.Root.Run, "attach"),
+		WaitAttach: waitAttachFromEnv(),
 	})
 	return 0
 }

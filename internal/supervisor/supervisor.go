@@ -55,6 +55,12 @@ type Options struct {
 	Stop <-chan struct{}
 	// Logf receives diagnostics that have no caller to return to.
 	Logf func(format string, args ...any)
+	// AttachDir, when set and Starter is an IOStarter, is where the attach
+	// socket is served (see attach.go); empty: no attach.
+	AttachDir string
+	// WaitAttach, when positive, delays the first start until an attach
+	// client has connected or this long has passed (`start -a`).
+	WaitAttach time.Duration
 }
 
 // exitUnknown is what Docker records when a start fails for a reason
@@ -99,9 +105,11 @@ func Run(ctx context.Context, o Options) error {
 	defer logw.Close()
 
 	s := &supervision{o: o, logw: logw, rm: restartManager{policy: c.Host.RestartPolicy}}
+	s.openAttach(c)
+	defer s.closeAttach()
 	first := true
 	for {
-		proc, err := o.Starter.Start(ctx, c, logw.Stdout(), logw.Stderr())
+		proc, err := s.startRun(ctx, c)
 		if err != nil {
 			logw.Flush()
 			code := exitUnknown
@@ -164,6 +172,7 @@ type supervision struct {
 	o    Options
 	logw *logs.Writer
 	rm   restartManager
+	att  *attachServer // nil: no attach socket
 }
 
 // recordStart records a running main process. On a restart it refuses
@@ -195,6 +204,7 @@ func (s *supervision) afterExit(ctx context.Context, c *container.Container, cod
 	if err != nil {
 		// Removed while running (rm -f): only the runtime state is left.
 		o.Starter.Cleanup(ctx, c, false)
+		s.notifyExit(code)
 		return nil, false
 	}
 	restart, delay := s.rm.shouldRestart(code, cur.State.StoppedByUser || closed(o.Stop), finished.Sub(cur.State.StartedAt))
@@ -212,6 +222,7 @@ func (s *supervision) afterExit(ctx context.Context, c *container.Container, cod
 			return nil
 		})
 		if err == nil {
+			s.notifyExit(code)
 			o.Starter.Cleanup(ctx, cur, false)
 			cur, err = s.backoff(ctx, delay)
 			if err != nil {
@@ -269,6 +280,7 @@ func (s *supervision) finish(ctx context.Context, code int, werr error, finished
 		if err := o.Store.Delete(o.ID); err != nil {
 			o.Logf("remove container %s: %v", o.ID, err)
 		}
+		s.notifyExit(code)
 		return
 	}
 	if err := o.Starter.Cleanup(ctx, cur, false); err != nil {
@@ -286,6 +298,7 @@ func (s *supervision) finish(ctx context.Context, code int, werr error, finished
 	if err != nil && !errdefs.IsNotFound(err) {
 		o.Logf("record exit of %s: %v", o.ID, err)
 	}
+	s.notifyExit(code)
 }
 
 // fail records a start that did not happen and releases what it left.

@@ -15,8 +15,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -30,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // Names of the fixture images as the tests see them. busybox-imported matches
@@ -158,7 +162,7 @@ type Env struct {
 	ExtraEnv []string      // KEY=VALUE added to berth's environment
 
 	imported     map[string]bool
-	mu           sync.Mutex      // guards seenIDs: Run may be called from several goroutines
+	mu           *sync.Mutex     // guards seenIDs: Run may be called from several goroutines; shared with For's copies
 	seenIDs      map[string]bool // container IDs seen, for cgroup attribution
 	cgroupParent string          // unique per env, passed in CgroupParentEnv
 	mntNSSelf    string
@@ -186,6 +190,7 @@ func newEnv(t *testing.T) *Env {
 		Root:         root,
 		Timeout:      defaultTimeout,
 		imported:     map[string]bool{},
+		mu:           &sync.Mutex{},
 		seenIDs:      map[string]bool{},
 		cgroupParent: "berth-e2e-" + strings.TrimPrefix(filepath.Base(root), "berth-e2e-"),
 		mntNSSelf:    self,
@@ -647,4 +652,172 @@ func TestImportBusyboxListsIt(t *testing.T) {
 	if strings.TrimSpace(r.Stdout) != ref {
 		t.Errorf("images shows %q, want %q", strings.TrimSpace(r.Stdout), ref)
 	}
+}
+
+// ---- helpers shared by the e2e tests -----------------------------------
+
+// For returns a view of e that reports to t, for use inside t.Run: a
+// subtest must not call FailNow on its parent. The copy shares the root,
+// the imported fixtures and the seen container IDs with e.
+func (e *Env) For(t *testing.T) *Env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// nameSeq makes names unique within the test binary.
+var nameSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Name returns a container (or image, volume) name unique to this run,
+// starting with prefix.
+func (e *Env) Name(prefix string) string {
+	nameSeq.Lock()
+	defer nameSeq.Unlock()
+	nameSeq.n++
+	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid()%100000, nameSeq.n)
+}
+
+// RemoveOnCleanup force-removes a container when the test ends, before the
+// leak check runs (cleanups run last-registered first).
+func (e *Env) RemoveOnCleanup(ref string) {
+	t := e.t
+	t.Cleanup(func() {
+		r := e.For(t).Run("rm", "-f", "-v", ref)
+		if r.Code != 0 && !strings.Contains(r.Stderr, "No such container") {
+			t.Logf("cleanup: rm -f %s: %s", ref, r)
+		}
+	})
+}
+
+// RunDetached runs `berth run -d --name NAME args...`, registers its removal
+// and returns the full ID.
+func (e *Env) RunDetached(name string, args ...string) string {
+	e.t.Helper()
+	e.RemoveOnCleanup(name)
+	r := e.MustRun(append([]string{"run", "-d", "--name", name}, args...)...)
+	id := strings.TrimSpace(r.Stdout)
+	if !idPattern.MatchString(id) {
+		e.t.Fatalf("run -d printed %q, want a 64-hex container ID\n%s", id, r)
+	}
+	return id
+}
+
+// Inspect evaluates a Go template on one object with `inspect -f`.
+func (e *Env) Inspect(ref, tmpl string) string {
+	e.t.Helper()
+	return strings.TrimSpace(e.MustRun("inspect", "-f", tmpl, ref).Stdout)
+}
+
+// Eventually polls cond until it holds, for states reached asynchronously
+// (a restart policy running its course). The deadline only guards against a
+// hang; nothing is asserted about how long it took.
+func (e *Env) Eventually(desc string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("gave up waiting for: %s", desc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// oracleCase is one recorded Docker invocation (test/oracle/data/cases.json).
+type oracleCase struct {
+	Name   string   `json:"name"`
+	Args   []string `json:"args"`
+	Exit   int      `json:"exit"`
+	Stdout string   `json:"stdout"`
+	Stderr string   `json:"stderr"`
+}
+
+// oracleCases loads a cases file under test/oracle/data by name.
+func oracleCases(t *testing.T, file string) map[string]oracleCase {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(the.repo, "test", "oracle", "data", file))
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	var list []oracleCase
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatalf("oracle %s: %v", file, err)
+	}
+	out := map[string]oracleCase{}
+	for _, c := range list {
+		out[c.Name] = c
+	}
+	return out
+}
+
+// oracleJSON loads a JSON file under test/oracle/data.
+func oracleJSON(t *testing.T, file string) any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(the.repo, "test", "oracle", "data", file))
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("oracle %s: %v", file, err)
+	}
+	return v
+}
+
+// dockerToBerth rewrites Docker's wording of a message into berth's: the
+// program name, and the names and IDs the oracle run used.
+func dockerToBerth(s string, repl ...string) string {
+	s = strings.ReplaceAll(s, "docker", "berth")
+	return strings.NewReplacer(repl...).Replace(s)
+}
+
+// PTYResult is a berth invocation run on a pseudo-terminal.
+type PTYResult struct {
+	Output string // everything written to the terminal
+	Code   int
+}
+
+// RunPTY runs berth with its stdin, stdout and stderr on a new pty, writes
+// input to the terminal, and collects what berth printed until it exits.
+func (e *Env) RunPTY(input string, args ...string) PTYResult {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e.Timeout)
+	defer cancel()
+	cmd := e.Cmd(ctx, args...)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		e.t.Fatalf("start on pty: %v", err)
+	}
+	defer ptmx.Close()
+	var out bytes.Buffer
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&out, ptmx) // ends with EIO once the last slave fd closes
+		close(copied)
+	}()
+	if input != "" {
+		_, _ = ptmx.Write([]byte(input))
+	}
+	err = cmd.Wait()
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second): // a container child kept the slave open
+	}
+	r := PTYResult{Output: out.String()}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		r.Code = -1
+		e.t.Errorf("berth %s on a pty: timed out\n%s", strings.Join(args, " "), r.Output)
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+	case err != nil:
+		r.Code = -1
+		e.t.Errorf("berth %s on a pty: %v", strings.Join(args, " "), err)
+	}
+	e.noteIDs(r.Output)
+	e.t.Logf("berth %s (pty) → %d: %q", strings.Join(args, " "), r.Code, r.Output)
+	return r
 }

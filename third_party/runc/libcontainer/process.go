@@ -55,6 +55,17 @@ type Process struct {
 	// Open handles to cloned binaries -- see exeseal.CloneSelfExe for more details.
 	clonedExes []*os.File
 
+	// InitPath, if not empty, is the absolute path of the binary to run as
+	// "runc init" instead of /proc/self/exe. It must call [Init] when run
+	// with "init" as its first argument and link the nsenter package, as
+	// the runc binary does. Like /proc/self/exe it is never run directly,
+	// but through a sealed clone (see exeseal.CloneExe), so that the
+	// container cannot overwrite it (CVE-2019-5736).
+	//
+	// A small dedicated binary starts much faster than a large program
+	// that embeds libcontainer and would otherwise re-execute itself.
+	InitPath string
+
 	// Initial size for the console.
 	ConsoleWidth  uint16
 	ConsoleHeight uint16

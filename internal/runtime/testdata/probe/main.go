@@ -47,7 +47,9 @@ func main() {
 		{"syslog", unix.SYS_SYSLOG, [6]uintptr{10 /* SIZE_BUFFER */}},
 		{"kexec_load", unix.SYS_KEXEC_LOAD, [6]uintptr{0, 1, 0, 0}}, // NULL segments: EFAULT at worst
 		{"reboot", unix.SYS_REBOOT, [6]uintptr{0, 0, 0, 0}},         // bad magic: EINVAL at worst
-		{"ptrace-traceme", unix.SYS_PTRACE, [6]uintptr{unix.PTRACE_TRACEME}},
+		// Not PTRACE_TRACEME: a traced Go program stops for good at the
+		// runtime's next preemption signal.
+		{"ptrace-peek-nonexistent", unix.SYS_PTRACE, [6]uintptr{unix.PTRACE_PEEKDATA, 999999, 0, 0}},
 		{"unknown-1000", 1000, [6]uintptr{}},
 		{"unshare-user", unix.SYS_UNSHARE, [6]uintptr{unix.CLONE_NEWUSER}}, // last: it changes our namespace
 	}

@@ -217,8 +217,17 @@ func IsCloned(exe *os.File) bool {
 // make sure the container process can never resolve the original runc binary.
 // For more details on why this is necessary, see CVE-2019-5736.
 func CloneSelfExe(tmpDir string) (*os.File, error) {
+	return CloneExe("/proc/self/exe", tmpDir)
+}
+
+// CloneExe makes a sealed clone of the binary at path, as CloneSelfExe does
+// for /proc/self/exe. path must be absolute and must not be a symlink (other
+// than /proc/self/exe); tmpDir must not be path's directory or contain it,
+// nor be contained in it (overlayfs refuses overlapping layers, and CloneExe
+// then falls back to a copy).
+func CloneExe(path, tmpDir string) (*os.File, error) {
 	// Try to create a temporary overlayfs to produce a readonly version of
-	// /proc/self/exe that cannot be "unwrapped" by the container. In contrast
+	// the binary that cannot be "unwrapped" by the container. In contrast
 	// to CloneBinary, this technique does not require any extra memory usage
 	// and does not have the (fairly noticeable) performance impact of copying
 	// a large binary file into a memfd.
@@ -227,26 +236,26 @@ func CloneSelfExe(tmpDir string) (*os.File, error) {
 	// effectively no performance overhead (it is on par with both
 	// MS_BIND+MS_RDONLY and no binary cloning at all) while memfd copying adds
 	// around ~60% overhead during container startup.
-	overlayFile, err := sealedOverlayfs("/proc/self/exe", tmpDir)
+	overlayFile, err := sealedOverlayfs(path, tmpDir)
 	if err == nil {
-		logrus.Debug("runc exeseal: using overlayfs for sealed /proc/self/exe") // used for tests
+		logrus.Debugf("runc exeseal: using overlayfs for sealed %s", path) // used for tests
 		return overlayFile, nil
 	}
-	logrus.WithError(err).Debugf("could not use overlayfs for /proc/self/exe sealing -- falling back to making a temporary copy")
+	logrus.WithError(err).Debugf("could not use overlayfs for %s sealing -- falling back to making a temporary copy", path)
 
-	selfExe, err := os.Open("/proc/self/exe")
+	exe, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening current binary: %w", err)
+		return nil, fmt.Errorf("opening binary: %w", err)
 	}
-	defer selfExe.Close()
+	defer exe.Close()
 
-	stat, err := selfExe.Stat()
+	stat, err := exe.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("checking /proc/self/exe size: %w", err)
+		return nil, fmt.Errorf("checking %s size: %w", path, err)
 	}
 	size := stat.Size()
 
-	return CloneBinary(selfExe, size, "/proc/self/exe", tmpDir)
+	return CloneBinary(exe, size, path, tmpDir)
 }
 
 // IsSelfExeCloned returns whether /proc/self/exe is a cloned binary that can
