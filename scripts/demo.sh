@@ -24,7 +24,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-berth=$(realpath "${BERTH_BIN:-$repo/bin/berth}")
+berth=$(realpath -m "${BERTH_BIN:-$repo/bin/berth}")
 cache_dir=${BERTH_TEST_CACHE:-/var/cache/berth-test}
 img=demo-debian:bookworm
 psimg=demo-debian:procps

@@ -94,14 +94,13 @@ func newStartCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				code, err := a.attachRun(cmd.Context(), e, c, interactive, c.Config.Tty)
-				if err != nil {
-					return err
+				// The supervisor owns the container, as with start alone; this
+				// process is just a client of its attach socket.
+				o := engine.AttachOptions{Stdout: a.stdout, Stderr: a.stderr}
+				if interactive && c.Config.OpenStdin {
+					o.Stdin, o.CloseStdin = a.stdin, c.Config.StdinOnce
 				}
-				if code != 0 {
-					return StatusError{Status: code}
-				}
-				return nil
+				return a.attach(cmd.Context(), e, c, o, true, e.StartAttach)
 			}
 			failed, err := a.forEachFailed(args, func(e *engine.Engine, ref string) error {
 				_, err := e.Start(cmd.Context(), ref)

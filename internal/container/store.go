@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -268,11 +269,24 @@ func (s *Store) Load(id string) (*Container, error) {
 	return &c, nil
 }
 
-// Save replaces c's record atomically. The caller holds Lock(c.ID) (or has
-// just created the container); Update does both for you.
-func (s *Store) Save(c *Container) error {
+// Save replaces c's record atomically and durably. The caller holds
+// Lock(c.ID) (or has just created the container); Update does both for you.
+func (s *Store) Save(c *Container) error { return s.save(c, true) }
+
+// save writes the record; state changes (Update) skip the fsync, since a
+// container's run state is reconciled after a power loss anyway and every
+// start and exit would otherwise wait for the disk.
+func (s *Store) save(c *Container, durable bool) error {
 	c.Host.foldLog()
-	if err := fsutil.WriteJSONAtomic(s.recordPath(c.ID), c, 0o600); err != nil {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	write := fsutil.ReplaceFile
+	if durable {
+		write = fsutil.WriteFileAtomic
+	}
+	if err := write(s.recordPath(c.ID), data, 0o600); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return notFound(c.ID) // removed meanwhile
 		}
@@ -353,7 +367,7 @@ func (s *Store) Update(id string, fn func(c *Container) error) (*Container, erro
 	if err := fn(c); err != nil {
 		return nil, err
 	}
-	if err := s.Save(c); err != nil {
+	if err := s.save(c, false); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -792,10 +792,20 @@ func (cfs *containerFS) extract(ctx context.Context, p string, r io.Reader, copy
 		if errors.Is(err, unix.EROFS) {
 			return fmt.Errorf("container rootfs is marked read-only: %w", errdefs.ErrInvalid)
 		}
-		return err
+		// Name the container path, not the descriptor it was reached by.
+		return &renamedError{msg: strings.ReplaceAll(err.Error(), fdPath(h), abs), err: err}
 	}
 	return nil
 }
+
+// renamedError rewords an error and keeps its classes.
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
 
 // containerAbs is the daemon's view of a path in a container: relative to
 // its root, with a trailing "/" or "/." kept.

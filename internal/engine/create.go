@@ -14,6 +14,7 @@ import (
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/opts"
+	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/spec"
 	"github.com/berth/berth/internal/volume"
 )
@@ -49,6 +50,9 @@ type ConfigOptions struct {
 // Create makes a container record, its read-write snapshot, its volumes and
 // its /etc files; nothing runs yet. On failure nothing is left behind.
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Container, err error) {
+	// Pays the kernel's cgroup-attach grace period while we do file work; a
+	// run's start would otherwise wait for it (see docs/runtime-startup.md).
+	runtime.WarmCgroups()
 	img, err := e.Images.Get(o.Image)
 	if err != nil {
 		return nil, err

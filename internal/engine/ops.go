@@ -37,6 +37,7 @@ type ExecOptions struct {
 // Exec starts an extra process in a running container, with the container's
 // environment, user and working directory unless overridden.
 func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions, stdio Stdio) (*Attached, error) {
+	runtime.WarmCgroups()
 	c, err := e.Container(ref)
 	if err != nil {
 		return nil, err

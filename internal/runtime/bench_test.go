@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,17 +12,21 @@ import (
 // BenchmarkStartWaitDelete measures what `berth run --rm --network none
 // IMAGE true` costs the runtime: create + start + wait + delete of a
 // container running true. Reported as ms/op (mean) and p50-ms (median).
+// The init is the test binary re-executed (with all its packages), except
+// in the berth-init case.
 func BenchmarkStartWaitDelete(b *testing.B) {
 	for _, bc := range []struct {
-		name     string
-		seccomp  bool
-		inInit   bool // libseccomp in the init, as stock runc
-		external bool
+		name      string
+		seccomp   bool
+		inInit    bool // libseccomp in the init, as stock runc
+		external  bool
+		berthInit bool // cmd/berth-init as the init, as the shipped berth
 	}{
-		{"no-seccomp", false, false, false},
-		{"default-seccomp-precompiled", true, false, false},
-		{"default-seccomp-libseccomp-in-init", true, true, false},
-		{"runc-binary-default-seccomp", true, false, true},
+		{"no-seccomp", false, false, false, false},
+		{"default-seccomp-precompiled", true, false, false, false},
+		{"default-seccomp-precompiled-berth-init", true, false, false, true},
+		{"default-seccomp-libseccomp-in-init", true, true, false, false},
+		{"runc-binary-default-seccomp", true, false, true, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var r Runtime
@@ -32,8 +37,12 @@ func BenchmarkStartWaitDelete(b *testing.B) {
 				}
 				r = ext
 			} else {
-				lc := New(b.TempDir())
+				dir := b.TempDir()
+				lc := New(dir)
 				lc.initCompilesSeccomp = bc.inInit
+				if bc.berthInit {
+					lc.init = newInitBinaryFrom(filepath.Join(dir, "init"), berthInitBinary(b))
+				}
 				r = lc
 			}
 			b.Cleanup(func() { deleteAll(b, r) })

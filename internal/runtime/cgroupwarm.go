@@ -3,10 +3,13 @@ package runtime
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // WarmCgroups hides a kernel latency that every container start (and exec)
@@ -40,14 +43,29 @@ func warmCgroups() {
 	}
 	pid := []byte(strconv.Itoa(os.Getpid()))
 	for _, procs := range ownCgroupProcs(data) {
-		if f, err := os.OpenFile(procs, os.O_WRONLY, 0); err == nil {
-			_, err = f.Write(pid)
-			f.Close()
-			if err == nil {
-				return
-			}
+		if writeCgroupFile(procs, pid) == nil {
+			return
 		}
 	}
+}
+
+// writeCgroupFile writes data to path if it is a file of a cgroup
+// filesystem (never to a look-alike on some other mount).
+func writeCgroupFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Type != unix.CGROUP_SUPER_MAGIC && st.Type != unix.CGROUP2_SUPER_MAGIC {
+		return fmt.Errorf("%s: not a cgroup file", path)
+	}
+	_, err = f.Write(data)
+	return err
 }
 
 // ownCgroupProcs returns candidate cgroup.procs files of the process whose

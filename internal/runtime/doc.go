@@ -2,16 +2,22 @@
 // container, execs further processes in it, signals, pauses, inspects and
 // destroys it. Two implementations sit behind the Runtime interface:
 //
-//   - Libcontainer (New) drives runc's libcontainer in-process. The berth
-//     binary re-executes itself as the container's init ("berth init", see
-//     Init), exactly as runc does, so no runc binary is needed.
+//   - Libcontainer (New) drives runc's libcontainer in-process. The
+//     container's init is cmd/berth-init, a small binary embedded in berth
+//     (package initexe) and installed under the state directory on first
+//     use; a build without it re-executes itself ("berth init", see Init),
+//     exactly as runc does. Either way no runc binary is needed.
 //   - External (NewExternal) shells out to an OCI runtime binary such as
 //     runc (--runtime runc), keeping its state under <stateDir>/runc.
 //
 // The package owns the runtime state directory (root.RuntimeState()): the
-// per-container libcontainer state, the external runtime's --root, and a
-// cache of compiled seccomp programs. Every piece of it can be rebuilt or
-// discarded after a reboot.
+// per-container libcontainer state, the external runtime's --root, a cache
+// of compiled seccomp programs and the installed init binary. Every piece
+// of it can be rebuilt or discarded after a reboot.
+//
+// Start-up latency: docs/runtime-startup.md explains where the time of a
+// container start goes, why the init is a separate binary, and why
+// WarmCgroups exists (a kernel RCU wait on every cgroup v1 attach).
 //
 // Seccomp: compiling Docker's default profile with libseccomp costs ~40 ms,
 // and libcontainer used to do it inside every container's init. berth

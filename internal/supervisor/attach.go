@@ -69,6 +69,7 @@ type attachServer struct {
 	inMu  sync.Mutex
 	input *os.File // stdin pipe write end or pty master; nil when none
 	pty   *os.File // pty master (resize)
+	size  Size     // the last size asked for, applied to each new terminal
 }
 
 type attachClient struct {
@@ -225,12 +226,19 @@ func (s *attachServer) closeInput() {
 }
 
 func (s *attachServer) resize(sz Size) {
-	s.mu.Lock()
-	pty := s.pty
-	s.mu.Unlock()
-	if pty == nil || sz.Width == 0 || sz.Height == 0 {
+	if sz.Width == 0 || sz.Height == 0 {
 		return
 	}
+	s.mu.Lock()
+	pty := s.pty
+	s.size = sz
+	s.mu.Unlock()
+	if pty != nil {
+		setWinsize(pty, sz)
+	}
+}
+
+func setWinsize(pty *os.File, sz Size) {
 	rc, err := pty.SyscallConn()
 	if err != nil {
 		return
@@ -383,7 +391,13 @@ func (s *attachServer) serveTerminal(master *os.File, out io.Writer, done chan s
 	if s.stdinOK {
 		s.input = m
 	}
+	sz := s.size
 	s.mu.Unlock()
+	if sz.Width != 0 {
+		// A client that attached before the start (start -a) or during a
+		// restart gets its size on the new terminal.
+		setWinsize(m, sz)
+	}
 	go func() {
 		defer close(done)
 		defer m.Close()

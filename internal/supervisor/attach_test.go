@@ -202,10 +202,12 @@ func TestAttachTerminal(t *testing.T) {
 	if !a.TTY() {
 		t.Fatal("no tty")
 	}
-	if err := <-ready; err != nil {
+	// Asked for as the container starts: the size waits for the terminal
+	// if it is not there yet.
+	if err := a.Resize(Size{Width: 100, Height: 40}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Resize(Size{Width: 100, Height: 40}); err != nil {
+	if err := <-ready; err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()

@@ -38,6 +38,20 @@
 // waits for "exited" (stop, wait, rm -f) finds the runtime state, mounts and
 // bundle already gone. A restart writes "restarting" first, then cleans up.
 //
+// # Attach
+//
+// When the Starter is also an IOStarter (the engine's is), the supervisor
+// listens on a unix socket, AttachSocket(<run>/attach, id), from before the
+// first start until it exits, and starts the container through StartIO:
+// output goes to the log and to every attached client; with -i it keeps the
+// write end of the container's stdin pipe, with -t the pty master. Clients
+// (DialAttach, `berth attach`) speak a small framed protocol (attach_proto.go)
+// and get the exit code once it is on record; a client detaches by hanging
+// up. A client that stalls for 10s is dropped rather than stall the
+// container. Idle, this costs a goroutine blocked in Accept; each client
+// costs one more. WaitAttachEnv (`start -a`) holds the first start until a
+// client is there, so it sees all the output.
+//
 // # When the supervisor dies
 //
 // If the supervisor is killed (kill -9, OOM), nobody collects the
