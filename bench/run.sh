@@ -496,8 +496,7 @@ if [[ -e ${profiles[0]} ]]; then
 		echo "## Profiles of the figures that missed their target"
 		echo
 		echo "Written automatically for every berth figure above Docker's (for all of them with BENCH_PROFILE=all)."
-		echo "Findings only: tuning is left to the"
-		echo "owners of the packages concerned."
+		echo "Findings only: tuning is left to the owners of the packages concerned."
 		echo
 		cat "${profiles[@]}"
 	} >>"$results"
