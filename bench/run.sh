@@ -115,7 +115,7 @@ profile_wanted() { [[ ${BENCH_PROFILE:-} == all ]] || missed "$1" "$2"; }
 # supervisor runs the same inits).
 profile_memory() {
 	local sup id gc range path anon size
-	sup=$(pgrep -f -- "--root $broot __supervise" | head -1)
+	sup=$(pgrep -f -- "--root $broot __supervise" | sed -n 1p)
 	echo "### memory per idle container"
 	echo
 	echo "The per-process table above shows where the difference is: a berth supervisor against a Docker shim."
@@ -128,7 +128,7 @@ profile_memory() {
 	echo '| resident anonymous kB | mapping size kB | mapping |'
 	echo '| ---: | ---: | --- |'
 	awk '/^[0-9a-f]+-[0-9a-f]+ / {r = $1; n = ($6 == "" ? "anonymous" : $6)}
-		/^Anonymous:/ {if ($2 > 0) print $2, r, n}' "/proc/$sup/smaps" | sort -rn | head -8 |
+		/^Anonymous:/ {if ($2 > 0) print $2, r, n}' "/proc/$sup/smaps" | sort -rn | sed -n 1,8p |
 		while read -r anon range path; do
 			size=$(((16#${range#*-} - 16#${range%-*}) / 1024))
 			echo "| $anon | $size | \`$range\` $path |"
@@ -193,9 +193,9 @@ profile_cpu() {
 		echo "perf record of \`$(basename "$1") ${*:2}\`:"
 		echo
 		echo '```'
-		perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' | trim | head -n 4
+		perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' | trim | sed -n 1,4p
 		echo
-		perf report -i "$work/perf.data" --no-children --sort comm,symbol --stdio 2>/dev/null | grep '%' | trim | head -n 20
+		perf report -i "$work/perf.data" --no-children --sort comm,symbol --stdio 2>/dev/null | grep '%' | trim | sed -n 1,20p
 		echo '```'
 	else
 		echo "(perf unavailable or failed)"
@@ -249,7 +249,7 @@ if [[ $mode == both ]]; then
 	berth_run_ms=$(median_ms "$work/run.json" 1)
 	berth_run="$berth_run_ms ms"
 	if profile_wanted "$berth_run_ms" "$docker_run"; then
-		log "run latency target missed: profiling one run"
+		log "profiling run latency"
 		ensure_prof_bin
 		"$prof_berth" --root "$broot" run --rm --network none "$img" true >/dev/null 2>&1 || true # warm its caches
 		{
@@ -363,7 +363,7 @@ if [[ $mode == both ]]; then
 	berth_mem_mib=$(awk -v t="$berth_total" -v n="$n" 'BEGIN {printf "%.2f", t / n / 1024}')
 	berth_mem="$berth_mem_mib MiB"
 	if profile_wanted "$berth_mem_mib" "$docker_mem_marg"; then
-		log "memory target missed: profiling a supervisor"
+		log "profiling memory"
 		profile_memory >"$work/profile-memory.md"
 	fi
 	BERTH_ROOT=$broot "$berth" --root "$broot" rm -f $("$berth" --root "$broot" ps -aq) >/dev/null
@@ -391,7 +391,7 @@ if [[ $mode == both ]]; then
 	berth_rm_ms=$(median_ms "$work/rm.json" 1)
 	berth_rm="$berth_rm_ms ms"
 	if profile_wanted "$berth_rm_ms" "$docker_rm"; then
-		log "rm -f target missed: profiling one rm -f"
+		log "profiling rm -f"
 		ensure_prof_bin
 		"$work/start-berth.sh" >/dev/null
 		{
@@ -413,7 +413,7 @@ if [[ $mode == both ]]; then
 	berth_import_ms=$(median_ms "$work/import.json" 1)
 	berth_import="$berth_import_ms ms"
 	if profile_wanted "$berth_import_ms" "$docker_import"; then
-		log "import target missed: profiling one import"
+		log "profiling import"
 		ensure_prof_bin
 		{
 			echo "### import"

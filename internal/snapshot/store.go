@@ -167,7 +167,18 @@ type tempDir struct {
 	fd   int
 }
 
-func (s *Store) newTempDir() (*tempDir, error) {
+// newTempDir makes and flocks a new-* dir. Cleanup (under the store lock)
+// takes every unlocked new-* dir for a crashed one's, so the dir must not
+// exist unlocked outside the store lock: callers that do not hold it pass
+// locked=false and newTempDir takes it for the two steps.
+func (s *Store) newTempDir(locked bool) (*tempDir, error) {
+	if !locked {
+		unlock, err := s.lock()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	p, err := os.MkdirTemp(s.dir, newPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot store: %w", err)
@@ -201,7 +212,7 @@ func (s *Store) Apply(ctx context.Context, parent digest.Digest, r io.Reader) (I
 			return Info{}, fmt.Errorf("apply layer: parent: %w", err)
 		}
 	}
-	tmp, err := s.newTempDir()
+	tmp, err := s.newTempDir(false)
 	if err != nil {
 		return Info{}, err
 	}
@@ -349,7 +360,7 @@ func (s *Store) Prepare(key string, parent digest.Digest) ([]mount.Mount, error)
 	if parent != "" && idx.Committed[parent] == nil {
 		return nil, fmt.Errorf("prepare snapshot %s: parent %s: %w", key, parent, errdefs.ErrNotFound)
 	}
-	tmp, err := s.newTempDir()
+	tmp, err := s.newTempDir(true)
 	if err != nil {
 		return nil, err
 	}

@@ -515,7 +515,7 @@ func TestCheckAndCleanup(t *testing.T) {
 
 	// Open cleans a crash's leftovers but spares a build in progress.
 	crash()
-	busy, err := s.newTempDir()
+	busy, err := s.newTempDir(false)
 	if err != nil {
 		t.Fatal(err)
 	}
