@@ -184,13 +184,18 @@ ensure_prof_bin() {
 # trim: perf's report lines without their padding and empty columns.
 trim() { sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//; s/  +/  /g'; }
 
-# profile_cpu CMD...: where the CPU time of one run of CMD and its children
-# goes (perf record): kernel/user split, then the hottest symbols; plus the
-# syscalls other than scheduling that took longest (strace -f -c; strace
-# slows everything down, so read shares, not times).
+# profile_cpu CAPTION PREPARE CMD...: where the CPU time of one run of CMD
+# and its children goes (perf record): kernel/user split, then the hottest
+# symbols; plus the syscalls other than scheduling that took longest
+# (strace -f -c; strace slows everything down, so read shares, not times).
+# PREPARE (a shell command, may be :) runs before each of the two runs, so
+# that both find the same state (e.g. containers to remove).
 profile_cpu() {
+	local caption=$1 prepare=$2
+	shift 2
+	bash -c "$prepare" >/dev/null 2>&1
 	if command -v perf >/dev/null && perf record -q -F 2000 -o "$work/perf.data" -- "$@" >/dev/null 2>&1; then
-		echo "perf record of \`$(basename "$1") ${*:2}\`:"
+		echo "perf record of $caption:"
 		echo
 		echo '```'
 		perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' | trim | sed -n 1,4p
@@ -201,13 +206,14 @@ profile_cpu() {
 		echo "(perf unavailable or failed)"
 	fi
 	echo
+	bash -c "$prepare" >/dev/null 2>&1
 	strace -f -c -S time -o "$work/strace-c" \
 		-e trace='!futex,nanosleep,clock_nanosleep,epoll_pwait,epoll_wait,epoll_ctl,waitid,wait4,sched_yield,rt_sigreturn,rt_sigprocmask,rt_sigaction,sigaltstack,tgkill,getpid,gettid,madvise,mmap,munmap,mprotect' \
 		"$@" >/dev/null 2>&1 || true
-	echo "strace -f -c, scheduling syscalls left out:"
+	echo "strace -f -c of $caption, scheduling syscalls left out:"
 	echo
 	echo '```'
-	head -n 12 "$work/strace-c"
+	grep -v -e 'detached \.\.\.>' -e 'resumed>' "$work/strace-c" | sed -n 1,12p
 	tail -n 1 "$work/strace-c"
 	echo '```'
 	echo
@@ -256,7 +262,8 @@ if [[ $mode == both ]]; then
 			echo "### run latency"
 			echo
 			profile_run
-			profile_cpu "$prof_berth" --root "$broot" run --rm --network none "$img" true
+			profile_cpu "one \`run --rm --network none IMG true\`" : \
+				"$prof_berth" --root "$broot" run --rm --network none "$img" true
 		} >"$work/profile-run.md"
 	fi
 fi
@@ -393,11 +400,11 @@ if [[ $mode == both ]]; then
 	if profile_wanted "$berth_rm_ms" "$docker_rm"; then
 		log "profiling rm -f"
 		ensure_prof_bin
-		"$work/start-berth.sh" >/dev/null
 		{
 			echo "### rm -f of $n running containers"
 			echo
-			profile_cpu "$prof_berth" --root "$broot" rm -f $(cat "$work/ids-berth")
+			profile_cpu "\`rm -f\` of $n running containers" "$work/start-berth.sh" \
+				sh -c "exec '$prof_berth' --root '$broot' rm -f \$(cat '$work/ids-berth')"
 		} >"$work/profile-rm.md"
 	fi
 fi
@@ -421,8 +428,8 @@ if [[ $mode == both ]]; then
 			echo "CPU of the berth import runs (hyperfine means): user $(jq -r '.results[1].user * 1000 | round' "$work/import.json") ms," \
 				"system $(jq -r '.results[1].system * 1000 | round' "$work/import.json") ms; wall median $berth_import_ms ms."
 			echo
-			rm -rf "$work/imp" && mkdir "$work/imp"
-			profile_cpu "$prof_berth" --root "$work/imp" import "$work/debian.tar" "$debimg"
+			profile_cpu "one \`import\` into an empty root" "rm -rf '$work/imp' && mkdir '$work/imp'" \
+				"$prof_berth" --root "$work/imp" import "$work/debian.tar" "$debimg"
 		} >"$work/profile-import.md"
 		rm -rf "$work/imp"
 	fi
@@ -489,8 +496,11 @@ A berth container costs one supervisor (\`berth __supervise ID\`) plus the conta
 container costs one \`containerd-shim-runc-v2\` plus the container's processes, and the idle dockerd and
 containerd are shared by all of them (the "marginal" figure leaves them out).
 EOF
-profiles=("$work"/profile-*.md)
-if [[ -e ${profiles[0]} ]]; then
+profiles=()
+for f in run memory rm import; do # the table's order
+	[[ -e $work/profile-$f.md ]] && profiles+=("$work/profile-$f.md")
+done
+if ((${#profiles[@]})); then
 	{
 		echo
 		echo "## Profiles of the figures that missed their target"

@@ -127,7 +127,7 @@ func (e *Engine) waitStopped(ctx context.Context, id string, timeout time.Durati
 			return ctx.Err()
 		case <-time.After(delay):
 		}
-		if delay < 20*time.Millisecond {
+		if delay < 5*time.Millisecond {
 			delay *= 2
 		}
 	}

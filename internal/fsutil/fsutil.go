@@ -129,7 +129,10 @@ func lock(path string, how int, timeout time.Duration) (func(), error) {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
-	delay := time.Millisecond
+	// Poll rather than block: a blocking flock cannot honour the timeout.
+	// Holders keep these locks for a few ms, so the waits stay short (a long
+	// back-off made 20 parallel removals queue for tens of ms each).
+	delay := 100 * time.Microsecond
 	for {
 		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
@@ -145,7 +148,7 @@ func lock(path string, how int, timeout time.Duration) (func(), error) {
 			return nil, fmt.Errorf("%s is locked by %s (waited %s): %w", path, holder, timeout, errdefs.ErrUnavailable)
 		}
 		time.Sleep(delay)
-		if delay < 50*time.Millisecond {
+		if delay < 2*time.Millisecond {
 			delay *= 2
 		}
 	}
