@@ -77,7 +77,7 @@ func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions, stdio Stdi
 	if o.Detach {
 		rio = runtime.IO{}
 	}
-	proc, err := e.runtime.Exec(ctx, c.ID, &p, rio)
+	proc, err := e.rt(c).Exec(ctx, c.ID, &p, rio)
 	if err != nil {
 		return nil, classifyStartError(err)
 	}

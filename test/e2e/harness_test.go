@@ -385,11 +385,16 @@ func (e *Env) processesOfRoot() []proc {
 		e.t.Errorf("read /proc: %v", err)
 		return nil
 	}
-	self := os.Getpid()
+	// Never this process, its ancestors or PID 1: the leak check kills what it
+	// finds together with every descendant.
+	spare := map[int]bool{1: true}
+	for pid := os.Getpid(); pid > 1 && !spare[pid]; pid = parentPID(pid) {
+		spare[pid] = true
+	}
 	var out []proc
 	for _, ent := range entries {
 		pid, err := strconv.Atoi(ent.Name())
-		if err != nil || pid == self {
+		if err != nil || spare[pid] {
 			continue
 		}
 		dir := filepath.Join("/proc", ent.Name())
@@ -411,6 +416,21 @@ func (e *Env) processesOfRoot() []proc {
 		}
 	}
 	return out
+}
+
+// parentPID reads pid's parent from /proc (0 when it is gone).
+func parentPID(pid int) int {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces and parentheses: parse after the last ')'.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // withDescendants returns pids plus every process descending from them.

@@ -1004,6 +1004,14 @@ func TestExec(t *testing.T) {
 			}
 		})
 	}
+	t.Run("into a --runtime runc container", func(t *testing.T) {
+		ee := e.For(t)
+		other := ee.Name("exec-runc")
+		ee.RunDetached(other, "--runtime", "runc", img, "sleep", "1000")
+		if r := ee.Run("exec", other, "echo", "via-runc"); r.Code != 0 || r.Stdout != "via-runc\n" {
+			t.Errorf("exec through the external runtime:\n%s", r)
+		}
+	})
 	t.Run("-d returns at once and the command runs", func(t *testing.T) {
 		ee := e.For(t)
 		if r := ee.MustRun("exec", "-d", name, "sh", "-c", "echo detached > /tmp/d"); r.Stdout != "" {
