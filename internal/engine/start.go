@@ -2,15 +2,16 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
@@ -135,9 +136,7 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	}
 	defer func() {
 		if err != nil {
-			e.rt(c).Delete(c.ID, true)
-			mount.Unmount(rootfs)
-			os.RemoveAll(bundle)
+			e.teardown(c)
 		}
 	}()
 	mounts, err := e.Snapshots.Mounts(c.Snapshot)
@@ -163,7 +162,13 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	if err != nil {
 		return nil, err
 	}
-	if err := fsutil.WriteJSONAtomic(filepath.Join(bundle, "config.json"), s, 0o600); err != nil {
+	// The bundle lives in the runtime dir, which a reboot wipes: atomic is
+	// enough, durable would only make every start wait for the disk.
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := fsutil.ReplaceFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
 		return nil, err
 	}
 	proc, err := e.rt(c).Start(ctx, c.ID, s, bundle, rio)
