@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/engine"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/root"
@@ -57,6 +58,19 @@ func (a *app) engine() (*engine.Engine, error) {
 	}
 	a.eng = e
 	return e, nil
+}
+
+// container opens the engine and looks up the container ref names.
+func (a *app) container(ref string) (*engine.Engine, *container.Container, error) {
+	e, err := a.engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := e.Container(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, c, nil
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -86,11 +86,7 @@ func newStartCmd(a *app) *cobra.Command {
 				if len(args) > 1 {
 					return fmt.Errorf("you cannot start and attach multiple containers at once")
 				}
-				e, err := a.engine()
-				if err != nil {
-					return err
-				}
-				c, err := e.Container(args[0])
+				e, c, err := a.container(args[0])
 				if err != nil {
 					return err
 				}

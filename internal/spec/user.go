@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/user"
@@ -59,6 +60,9 @@ func resolveUser(rootfs, userSpec string, groupAdd []string) (specs.User, string
 		if err != nil {
 			return specs.User{}, "", invalidErr(err)
 		}
+		// GetAdditionalGroups answers in map order; a spec must not change
+		// from one start to the next.
+		slices.Sort(extra)
 	}
 	for _, g := range append(eu.Sgids, extra...) {
 		u.AdditionalGids = append(u.AdditionalGids, uint32(g))
