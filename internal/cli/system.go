@@ -8,6 +8,8 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/internal/engine"
 )
 
 func newVersionCmd(a *app) *cobra.Command {
@@ -56,7 +58,7 @@ func newInfoCmd(a *app) *cobra.Command {
 			}
 			info := infoJSON{Containers: len(cs), Images: len(imgs), Driver: "overlay2", LoggingDriver: "json-file",
 				CgroupDriver: "cgroupfs", CgroupVersion: "1", KernelVersion: kernelVersion(), OperatingSystem: osName(),
-				OSType: "linux", Architecture: runtime.GOARCH, NCPU: runtime.NumCPU(), MemTotal: memTotal(),
+				OSType: "linux", Architecture: runtime.GOARCH, NCPU: runtime.NumCPU(), MemTotal: int64(engine.MemTotal()),
 				DockerRootDir: e.Root.Lib, ServerVersion: Version, DefaultRuntime: "berth"}
 			if isCgroup2() {
 				info.CgroupVersion = "2"
@@ -112,17 +114,6 @@ func osName() string {
 		}
 	}
 	return "linux"
-}
-
-func memTotal() int64 {
-	b, _ := os.ReadFile("/proc/meminfo")
-	var kb int64
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "MemTotal:") {
-			fmt.Sscanf(strings.TrimPrefix(l, "MemTotal:"), "%d", &kb)
-		}
-	}
-	return kb * 1024
 }
 
 func newSystemCmd(a *app) *cobra.Command {

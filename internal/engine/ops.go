@@ -154,8 +154,8 @@ func (e *Engine) Stats(ctx context.Context, ref string) (*Stats, error) {
 		out.CPUPercent = float64(d) / float64(elapsed.Nanoseconds()) * 100
 	}
 	out.MemoryUsage, out.MemoryLimit = s2.MemoryUsage, s2.MemoryLimit
-	if out.MemoryLimit == 0 || out.MemoryLimit > memTotal() {
-		out.MemoryLimit = memTotal()
+	if total := MemTotal(); out.MemoryLimit == 0 || out.MemoryLimit > total {
+		out.MemoryLimit = total
 	}
 	if out.MemoryLimit > 0 {
 		out.MemoryPercent = float64(out.MemoryUsage) / float64(out.MemoryLimit) * 100
@@ -164,15 +164,17 @@ func (e *Engine) Stats(ctx context.Context, ref string) (*Stats, error) {
 	return out, nil
 }
 
-func memTotal() uint64 {
-	var info struct{ total uint64 }
+// MemTotal is the host's memory in bytes (/proc/meminfo), the limit
+// Docker reports for a container without one.
+func MemTotal() uint64 {
+	var kb uint64
 	b, _ := os.ReadFile("/proc/meminfo")
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "MemTotal:") {
-			fmt.Sscanf(strings.TrimPrefix(l, "MemTotal:"), "%d", &info.total)
+		if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+			fmt.Sscanf(v, "%d", &kb)
 		}
 	}
-	return info.total * 1024
+	return kb * 1024
 }
 
 // Changes lists the container's filesystem changes (docker diff). The

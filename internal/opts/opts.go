@@ -251,7 +251,7 @@ func isMode(s string) bool {
 	return true
 }
 
-// Tmpfs parses --tmpfs PATH[:OPTIONS].
+// ParseTmpfs parses --tmpfs PATH[:OPTIONS].
 func ParseTmpfs(spec string) (path, options string, err error) {
 	path, options, _ = strings.Cut(spec, ":")
 	if !filepath.IsAbs(path) {
