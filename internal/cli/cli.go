@@ -191,6 +191,9 @@ func newRootCmd(a *app) *cobra.Command {
 
 	containerCmds := containerCommands(a)
 	imageCmds := imageCommands(a)
+	imageCmds = append(imageCmds, buildCommands(a)...)
+	imageCmds = append(imageCmds, registryImageCommands(a)...)
+	imageCmds = append(imageCmds, archiveCommands(a)...)
 	for _, c := range append(containerCmds, imageCmds...) {
 		if c.top != nil {
 			cmd.AddCommand(c.top)
@@ -205,6 +208,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newInfoCmd(a),
 		newSuperviseCmd(a),
 	)
+	cmd.AddCommand(networkCommands(a)...)
+	cmd.AddCommand(registryCommands(a)...)
 	return cmd
 }
 
