@@ -10,11 +10,14 @@ LDFLAGS  := -s -w -X github.com/berth/berth/internal/cli.Version=$(VERSION) -ext
 export CGO_ENABLED := 1
 
 GOFILES  := $(shell find cmd internal third_party/runc -name '*.go' -not -name '*_test.go' 2>/dev/null)
-# The container init (cmd/berth-init) is built first and embedded in berth
+# The container init (cmd/berth-init) and the detached containers'
+# supervisor (cmd/berth-shim) are built first and embedded in berth
 # (internal/runtime/initexe, build tag berthinit): containers start with a
-# small binary, and berth still ships as one file.
+# small binary and idle with a small supervisor, and berth still ships as
+# one file. The shim needs no cgo: pure Go, statically linked, no libc.
 INIT_BIN := internal/runtime/initexe/berth-init
 INIT_LDFLAGS := -s -w -extldflags -static
+SHIM_BIN := internal/runtime/initexe/berth-shim
 
 .PHONY: all build deps test test-unit test-e2e demo bench fmt vet clean
 
@@ -22,12 +25,17 @@ all: build
 
 build: $(BIN)
 
-$(BIN): $(INIT_BIN) $(GOFILES) go.mod go.sum
+$(BIN): $(INIT_BIN) $(SHIM_BIN) $(GOFILES) go.mod go.sum
 	@mkdir -p bin
 	$(GO) build -trimpath -tags '$(TAGS) berthinit' -ldflags '$(LDFLAGS)' -o $@ ./cmd/berth
 
 $(INIT_BIN): $(GOFILES) go.mod go.sum
 	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(INIT_LDFLAGS)' -o $@.tmp ./cmd/berth-init
+	sha256sum $@.tmp | cut -c1-64 > $@.sha256
+	mv $@.tmp $@
+
+$(SHIM_BIN): $(GOFILES) go.mod go.sum
+	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '-s -w' -o $@.tmp ./cmd/berth-shim
 	sha256sum $@.tmp | cut -c1-64 > $@.sha256
 	mv $@.tmp $@
 
@@ -57,4 +65,4 @@ bench: deps build
 	bench/run.sh
 
 clean:
-	rm -rf bin $(INIT_BIN) $(INIT_BIN).sha256 $(INIT_BIN).tmp
+	rm -rf bin $(INIT_BIN) $(INIT_BIN).sha256 $(INIT_BIN).tmp $(SHIM_BIN) $(SHIM_BIN).sha256 $(SHIM_BIN).tmp

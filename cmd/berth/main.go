@@ -1,6 +1,7 @@
 // Command berth is a daemonless, Docker-compatible container engine. This
-// file only dispatches: the container init and the --init reaper are the
-// same binary re-executed, and must be recognised before anything else runs.
+// file only dispatches: the container init, the --init reaper and the
+// supervisor shim's helpers are the same binary re-executed, and must be
+// recognised before anything else runs.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/berth/berth/internal/cli"
+	"github.com/berth/berth/internal/engine"
 	"github.com/berth/berth/internal/reaper"
 	"github.com/berth/berth/internal/runtime"
 )
@@ -18,6 +20,10 @@ func main() {
 	}
 	if filepath.Base(os.Args[0]) == "docker-init" {
 		os.Exit(reaper.Main(os.Args[1:]))
+	}
+	// The supervisor shim's helpers (launch, health probe, cleanup).
+	if code, ok := engine.HelperMain(os.Args[1:]); ok {
+		os.Exit(code)
 	}
 	os.Exit(cli.Execute(os.Args[1:]))
 }

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/root"
 	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/supervisor"
 )
@@ -13,6 +15,24 @@ import (
 // container's owner until it has exited for good.
 func (e *Engine) Supervise(ctx context.Context, id string) int {
 	return supervisor.Main([]string{id}, supervisor.Config{Root: e.Root, Starter: starter{e}})
+}
+
+// HelperMain serves the helper commands a supervisor shim runs this binary
+// with (`--root LIB __launch|__probe|__cleanup ID`, see the supervisor
+// package): the engine's own starter does the work, outside the CLI so
+// that the helpers start fast. ok is false for any other command line.
+func HelperMain(args []string) (code int, ok bool) {
+	return supervisor.HelperMain(args, func(r root.Root) (supervisor.Starter, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		e, err := Open(r, exe)
+		if err != nil {
+			return nil, err
+		}
+		return starter{e}, nil
+	})
 }
 
 // starter lets the supervisor start, probe and clean up containers without

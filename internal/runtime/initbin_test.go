@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/runtime/initexe"
 )
 
 // berthInit builds cmd/berth-init once per test binary run, as the
@@ -48,7 +50,8 @@ func berthInitBinary(t testing.TB) []byte {
 
 func newInitBinaryFrom(dir string, data []byte) initBinary {
 	sum := sha256.Sum256(data)
-	return initBinary{data: data, digest: hex.EncodeToString(sum[:]), dir: dir}
+	return initBinary{bin: initexe.Binary{Name: "berth-init", Digest: hex.EncodeToString(sum[:]), Size: int64(len(data)),
+		Read: func() ([]byte, error) { return data, nil }}, dir: dir}
 }
 
 // TestDedicatedInit runs containers with berth-init as their init (what
@@ -142,7 +145,7 @@ func TestDedicatedInit(t *testing.T) {
 				}
 			}
 
-			p2 := filepath.Join(r.init.dir, "berth-init-"+r.init.digest)
+			p2 := filepath.Join(r.init.dir, "berth-init-"+r.init.bin.Digest)
 			fi, err := os.Stat(p2)
 			switch {
 			case tc.installed && err != nil:

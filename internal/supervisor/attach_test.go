@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -47,6 +48,9 @@ func (s ioHostStarter) StartIO(ctx context.Context, c *container.Container, stdi
 	}
 	cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return nil, codeError{fmt.Errorf("exec: %q: executable file not found in $PATH", c.Path), 127}
+		}
 		return nil, err
 	}
 	return &hostProc{cmd: cmd}, nil

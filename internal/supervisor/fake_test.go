@@ -83,6 +83,11 @@ func (s hostStarter) Cleanup(ctx context.Context, c *container.Container, remove
 // `<test binary> __supervise <id>` (and `__spawn <id>` for a parent that
 // exits right after spawning).
 func TestMain(m *testing.M) {
+	// `<test binary> --root R __launch|__probe|__cleanup ID`: the full
+	// berth binary's helpers, run by a remoteStarter (shim_test.go).
+	if code, ok := HelperMain(os.Args[1:], func(root.Root) (Starter, error) { return helperStarter(), nil }); ok {
+		os.Exit(code)
+	}
 	if len(os.Args) > 2 {
 		r := root.New(os.Getenv("BERTH_TEST_ROOT"))
 		var starter Starter = hostStarter{marks: os.Getenv("BERTH_TEST_MARKS")}

@@ -79,11 +79,16 @@ func spawn(ctx context.Context, exe string, args, extraEnv []string) (pid int, e
 		return 0, fmt.Errorf("spawn supervisor: %w", err)
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, args...)
+	bin := exe
+	if shim := shimPath(args); shim != "" {
+		bin = shim
+		extraEnv = append(extraEnv, shimExeEnv+"="+exe)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.ExtraFiles = []*os.File{w} // fd 3
 	// GOMAXPROCS=1 from the first instruction: an idle supervisor needs one
 	// P, and fewer Ps mean fewer per-P caches and GC workers to keep resident.
-	cmd.Env = append(withoutEnv(withoutEnv(withoutEnv(os.Environ(), ReadyFDEnv), "GOMAXPROCS"), WaitAttachEnv), ReadyFDEnv+"=3", "GOMAXPROCS=1")
+	cmd.Env = append(withoutEnv(withoutEnv(withoutEnv(withoutEnv(os.Environ(), ReadyFDEnv), "GOMAXPROCS"), WaitAttachEnv), shimExeEnv), ReadyFDEnv+"=3", "GOMAXPROCS=1")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/" // never pin the caller's working directory (and its mount)

@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	release, err := o.Store.HoldOwner(o.ID)
+	release, err := holdOwner(o.Store, o.ID)
 	if err != nil {
 		err = fmt.Errorf("container %s is already running: %w", o.ID, errdefs.ErrConflict)
 		ready(err)
@@ -164,6 +164,23 @@ func Run(ctx context.Context, o Options) error {
 			return nil
 		}
 		c = next
+	}
+}
+
+// holdOwner takes the container's owner lock and makes sure it is the
+// lock other commands probe. The previous owner releases by removing the
+// lock file and then closing it; a successor that opened the file before
+// the removal can win the flock on the unlinked file, invisible to
+// OwnerAlive, and would be taken for dead (and its container killed) by the
+// next Reconcile. A small supervisor starts fast enough to hit that window
+// when `restart` or `start` follows an exit, so check and take it again.
+func holdOwner(s *container.Store, id string) (func(), error) {
+	for i := 0; ; i++ {
+		release, err := s.HoldOwner(id)
+		if err != nil || s.OwnerAlive(id) || i == 10 {
+			return release, err
+		}
+		release() // unlinked already: removing the path again is a no-op
 	}
 }
 

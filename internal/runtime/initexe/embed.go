@@ -3,20 +3,26 @@
 package initexe
 
 import (
-	_ "embed"
+	"embed"
+	"io/fs"
 	"strings"
 )
 
-var (
-	//go:embed berth-init
-	binary []byte
-	//go:embed berth-init.sha256
-	digest string
-)
+// berth-init is required (the Makefile builds it first); berth-shim is
+// embedded when the Makefile built it too.
+//
+//go:embed berth-*
+var files embed.FS
 
-// Binary returns the embedded init binary and the hex SHA-256 digest the
-// Makefile computed for it (hashing 5 MB at every start would cost more
-// than the binary saves).
-func Binary() (data []byte, sha256 string) {
-	return binary, strings.TrimSpace(digest)
+func embedded(name string) Binary {
+	fi, err := fs.Stat(files, name)
+	if err != nil {
+		return Binary{}
+	}
+	sum, err := files.ReadFile(name + ".sha256")
+	if err != nil {
+		return Binary{}
+	}
+	return Binary{Name: name, Digest: strings.TrimSpace(string(sum)), Size: fi.Size(),
+		Read: func() ([]byte, error) { return files.ReadFile(name) }}
 }

@@ -2,5 +2,5 @@
 
 package initexe
 
-// Binary returns nothing: this build embeds no init binary.
-func Binary() (data []byte, sha256 string) { return nil, "" }
+// embedded returns nothing: this build embeds no helper binary.
+func embedded(name string) Binary { return Binary{} }
