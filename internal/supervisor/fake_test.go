@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/root"
 )
@@ -97,6 +99,33 @@ func TestMain(m *testing.M) {
 		switch os.Args[1] {
 		case "__supervise":
 			os.Exit(Main(os.Args[2:], Config{Root: r, Starter: starter}))
+		case "__shimstray":
+			// A shim that inherited a stray descriptor at fd 6 (the launch
+			// helper's stdin slot): TestShimIgnoresStrayDescriptors.
+			// Raw syscalls: os.Open would start the netpoller, whose
+			// epoll descriptor could land on fd 6 after the check.
+			zero, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				os.Exit(4)
+			}
+			if _, err := unix.FcntlInt(6, unix.F_GETFD, 0); err == nil {
+				os.Exit(3)
+			}
+			if unix.Dup3(zero, 6, 0) != nil {
+				os.Exit(4)
+			}
+			unix.Close(zero)
+			unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+			exe, _ := os.Executable()
+			store, err := container.Open(r)
+			if err != nil {
+				os.Exit(5)
+			}
+			if err := Run(context.Background(), Options{Store: store, ID: os.Args[2], Starter: &remoteStarter{exe: exe, root: r}}); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
 		case "__spawn":
 			if _, err := Spawn(context.Background(), os.Args[0], []string{"__supervise", os.Args[2]}); err != nil {
 				fmt.Fprintln(os.Stderr, err)

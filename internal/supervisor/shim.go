@@ -52,6 +52,10 @@ const (
 	verbCleanup = "__cleanup"
 )
 
+// launchFDsEnv lists the stdio descriptors (of 4, 5, 6) a launch helper
+// was given.
+const launchFDsEnv = "BERTH_LAUNCH_FDS"
+
 const (
 	fdReport = 3
 	fdStdout = 4
@@ -169,6 +173,7 @@ func (r *remoteStarter) StartIO(ctx context.Context, c *container.Container, std
 	}()
 	extra := make([]*os.File, 4) // fds 3..6
 	extra[0] = childEnds[0]
+	var given []string
 	if !c.Config.Tty {
 		for i, w := range []io.Writer{stdio.Stdout, stdio.Stderr} {
 			if w == nil {
@@ -181,15 +186,19 @@ func (r *remoteStarter) StartIO(ctx context.Context, c *container.Container, std
 			childEnds = append(childEnds, pw)
 			p.outputs = append(p.outputs, output{pr, w})
 			extra[1+i] = pw
+			given = append(given, strconv.Itoa(fdStdout+i))
 		}
 		if stdio.Stdin != nil {
 			extra[3] = stdio.Stdin // the caller closes it after StartIO
+			given = append(given, strconv.Itoa(fdStdin))
 		}
 	}
-	for len(extra) > 0 && extra[len(extra)-1] == nil {
-		extra = extra[:len(extra)-1]
-	}
+	// All four slots, nil ones included, so the helper has those closed
+	// rather than some descriptor inherited at that number; and the list of
+	// the ones given, since once its runtime has started, a closed slot may
+	// hold one of the runtime's own files.
 	cmd.ExtraFiles = extra
+	cmd.Env = append(withoutEnv(os.Environ(), launchFDsEnv), launchFDsEnv+"="+strings.Join(given, ","))
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("container %s: run launch helper: %w", c.ID, err)
 	}
@@ -469,16 +478,20 @@ func launchHelper(st Starter, c *container.Container) int {
 	}
 	var stdio IO
 	mine := []*os.File{}
-	if f := fileAt(fdStdout, "stdout"); f != nil {
-		stdio.Stdout = f
-		mine = append(mine, f)
-	}
-	if f := fileAt(fdStderr, "stderr"); f != nil {
-		stdio.Stderr = f
-		mine = append(mine, f)
-	}
-	if f := fileAt(fdStdin, "stdin"); f != nil {
-		stdio.Stdin = f
+	for _, v := range strings.Split(os.Getenv(launchFDsEnv), ",") {
+		fd, _ := strconv.Atoi(v)
+		f := fileAt(fd, "stdio")
+		if fd < fdStdout || fd > fdStdin || f == nil {
+			continue
+		}
+		switch fd {
+		case fdStdout:
+			stdio.Stdout = f
+		case fdStderr:
+			stdio.Stderr = f
+		case fdStdin:
+			stdio.Stdin = f
+		}
 		mine = append(mine, f)
 	}
 	var sendErr error

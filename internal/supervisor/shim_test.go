@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -269,5 +270,27 @@ func TestShimHoldsLaunchSockets(t *testing.T) {
 	if conn, err := net.Dial("unix", sock); err == nil {
 		conn.Close()
 		t.Fatal("the launch's socket outlived the container")
+	}
+}
+
+// A descriptor the shim inherited (from whoever ran `berth run -d`) at one
+// of the launch helper's fd numbers must not become the container's stdin.
+func TestShimIgnoresStrayDescriptors(t *testing.T) {
+	e := newEnv(t)
+	e.remote(t) // BERTH_TEST_MARKS for the helpers
+	c := e.create(t, "head -c 4 | wc -c", nil)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "__shimstray", c.ID)
+	cmd.Env = append(os.Environ(), "BERTH_TEST_ROOT="+e.root.Lib)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 3 {
+		t.Skip("fd 6 is in use in a fresh test process")
+	}
+	if err != nil {
+		t.Fatalf("shim: %v\n%s", err, out)
+	}
+	if got, _ := e.logs(t, c.ID); strings.TrimSpace(got) != "0" {
+		t.Fatalf("the container read %q bytes of a stray descriptor as its stdin", strings.TrimSpace(got))
 	}
 }
