@@ -15,8 +15,9 @@
 //     command can tell a live supervisor from a dead one without trusting
 //     PIDs (see Reconcile).
 //  2. It marks itself PR_SET_CHILD_SUBREAPER, so a container process whose
-//     parent exits (an external `runc run -d`, a double fork) is reparented
-//     to it and its exit status can still be collected.
+//     parent exits (the shim's launch helper, an external `runc run -d`, a
+//     double fork) is reparented to it and its exit status can still be
+//     collected.
 //  3. It opens the json-file log and starts the container through the
 //     injected Starter with stdout/stderr wired to the log.
 //  4. It records the start (State running, Pid, StartedAt) and only then
@@ -120,6 +121,11 @@
 // and a few descriptors. The price is one extra exec per start, probe and
 // cleanup (the berth binary's start-up, a few ms), which every one of those
 // paid anyway as runtime work; `run -d` latency did not change measurably.
+//
+// A shim runs the berth binary whose path Spawn gave it, for as long as its
+// container lives: an upgraded berth must keep serving the helper verbs and
+// their descriptor layout (shim.go) for shims of the previous version, which
+// keep running from their own berth-shim-<digest> file.
 //
 // Idle, a shim is a Go process blocked in wait4 with one goroutine in
 // Accept (attach) and two reading the container's output; it runs with
