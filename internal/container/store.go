@@ -524,26 +524,43 @@ func (s *Store) HoldOwner(id string) (release func(), err error) {
 	if !isID(id) {
 		return nil, notFound(id)
 	}
-	f, err := os.OpenFile(s.ownerLockPath(id), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: owner lock: %w", id, err)
-	}
-	// OwnerAlive probes with a momentary shared lock; retry past such a probe.
-	for i := 0; ; i++ {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil || i == 50 || err != unix.EWOULDBLOCK {
-			break
+	// A releasing owner unlinks the file before closing it, so the lock we
+	// win may be on a file that is already gone; lock the file at the path.
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(s.ownerLockPath(id), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: owner lock: %w", id, err)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	if err != nil {
+		// OwnerAlive probes with a momentary shared lock; retry past such a probe.
+		for i := 0; ; i++ {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+			if err == nil || i == 50 || err != unix.EWOULDBLOCK {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("container %s is already owned by another berth process: %w", id, errdefs.ErrConflict)
+		}
+		if sameFile(f) || attempt == 10 {
+			return func() {
+				os.Remove(f.Name())
+				f.Close()
+			}, nil
+		}
 		f.Close()
-		return nil, fmt.Errorf("container %s is already owned by another berth process: %w", id, errdefs.ErrConflict)
 	}
-	return func() {
-		os.Remove(f.Name())
-		f.Close()
-	}, nil
+}
+
+// sameFile reports whether f is still the file at its path (not unlinked
+// or replaced since it was opened).
+func sameFile(f *os.File) bool {
+	var open, named unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &open) != nil || unix.Stat(f.Name(), &named) != nil {
+		return false
+	}
+	return open.Dev == named.Dev && open.Ino == named.Ino
 }
 
 // OwnerAlive reports whether some live process holds container id's owner lock.

@@ -111,6 +111,10 @@ type State struct {
 	SupervisorPid int `json:"SupervisorPid,omitempty"`
 	// StoppedByUser records an explicit stop, so unless-stopped/always do not restart it.
 	StoppedByUser bool `json:"StoppedByUser,omitempty"`
+	// RemovalInProgress is set by `rm -f` before it kills the container: the
+	// remover tears the container down itself, so its owner only records the
+	// exit instead of running a second teardown that rm would wait for.
+	RemovalInProgress bool `json:"RemovalInProgress,omitempty"`
 }
 
 // Health is the HEALTHCHECK status.

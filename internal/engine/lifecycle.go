@@ -177,6 +177,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 		}
 		e.Containers.Update(c.ID, func(c *container.Container) error {
 			c.State.StoppedByUser = true
+			c.State.RemovalInProgress = true
 			c.Host.AutoRemove = false // this rm does the removal
 			return nil
 		})

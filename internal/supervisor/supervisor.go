@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	release, err := holdOwner(o.Store, o.ID)
+	release, err := o.Store.HoldOwner(o.ID)
 	if err != nil {
 		err = fmt.Errorf("container %s is already running: %w", o.ID, errdefs.ErrConflict)
 		ready(err)
@@ -164,23 +164,6 @@ func Run(ctx context.Context, o Options) error {
 			return nil
 		}
 		c = next
-	}
-}
-
-// holdOwner takes the container's owner lock and makes sure it is the
-// lock other commands probe. The previous owner releases by removing the
-// lock file and then closing it; a successor that opened the file before
-// the removal can win the flock on the unlinked file, invisible to
-// OwnerAlive, and would be taken for dead (and its container killed) by the
-// next Reconcile. A small supervisor starts fast enough to hit that window
-// when `restart` or `start` follows an exit, so check and take it again.
-func holdOwner(s *container.Store, id string) (func(), error) {
-	for i := 0; ; i++ {
-		release, err := s.HoldOwner(id)
-		if err != nil || s.OwnerAlive(id) || i == 10 {
-			return release, err
-		}
-		release() // unlinked already: removing the path again is a no-op
 	}
 }
 
@@ -300,8 +283,11 @@ func (s *supervision) finish(ctx context.Context, code int, werr error, finished
 		s.notifyExit(code)
 		return
 	}
-	if err := o.Starter.Cleanup(ctx, cur, false); err != nil {
-		o.Logf("clean up container %s: %v", o.ID, err)
+	// rm -f tears the container down itself once the exit is on record.
+	if !cur.State.RemovalInProgress {
+		if err := o.Starter.Cleanup(ctx, cur, false); err != nil {
+			o.Logf("clean up container %s: %v", o.ID, err)
+		}
 	}
 	_, err = o.Store.Update(o.ID, func(c *container.Container) error {
 		c.State.SetStopped(code, finished)
