@@ -1,0 +1,3 @@
+# Runs in the context copy: what git cannot keep (modes, empty dirs).
+mkdir -p dir/empty
+chmod 0600 b.txt
