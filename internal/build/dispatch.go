@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,7 +126,10 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 		for _, p := range set {
 			cfg.ExposedPorts[p] = struct{}{}
 		}
-		return b.meta(ctx, st, "EXPOSE "+strings.Join(ports, " "))
+		// The legacy builder's history lists the words sorted as strings.
+		sorted := append([]string(nil), ports...)
+		sort.Strings(sorted)
+		return b.meta(ctx, st, "EXPOSE "+strings.Join(sorted, " "))
 	case *instructions.UserCommand:
 		cfg.User = c.User
 		return b.meta(ctx, st, "USER "+c.User)
@@ -240,8 +244,12 @@ func (b *builder) runStep(ctx context.Context, st *state, c *instructions.RunCom
 		WorkingDir: st.cfg.WorkingDir,
 		Network:    b.o.Network,
 		Stdout:     b.o.Out,
-		Stderr:     b.o.Out,
+		Stderr:     &redWriter{w: b.o.Out},
 	}
+	for v := range st.cfg.Volumes {
+		run.Volumes = append(run.Volumes, v)
+	}
+	sort.Strings(run.Volumes)
 	err := b.commit(ctx, st, step{kind: kindRun, container: true, createdBy: strings.Join(save, " "), run: run})
 	var exit *ExitError
 	if errors.As(err, &exit) {
@@ -392,4 +400,17 @@ func parsePorts(words []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// redWriter is how the legacy builder streams a RUN's stderr: each chunk
+// wrapped in red (ESC[91m ... ESC[0m) on the one output stream.
+type redWriter struct{ w io.Writer }
+
+func (r *redWriter) Write(p []byte) (int, error) {
+	buf := make([]byte, 0, len(p)+9)
+	buf = append(append(append(buf, "\x1b[91m"...), p...), "\x1b[0m"...)
+	if _, err := r.w.Write(buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -58,7 +58,8 @@ type RunSpec struct {
 	Env        []string
 	User       string
 	WorkingDir string
-	Network    string // bridge|host|none
+	Network    string   // bridge|host|none
+	Volumes    []string // the image's VOLUMEs: changes below them are discarded, as in Docker
 	Stdout     io.Writer
 	Stderr     io.Writer
 }

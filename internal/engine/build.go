@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -379,6 +380,11 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 	}
 	defer s.close()
 	pre := statStubs(s.rootfs)
+	volExisted := map[string]bool{}
+	for _, v := range r.Volumes {
+		_, err := os.Lstat(filepath.Join(s.rootfs, filepath.Clean("/"+v)))
+		volExisted[v] = err == nil
+	}
 
 	mode := r.Network
 	netw, release, err := e.sandboxNetwork(ctx, s.id, mode)
@@ -466,5 +472,27 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 		return nil, err
 	}
 	scrubStubs(upper, pre)
+	discardVolumes(upper, volExisted)
 	return s.commit(ctx, parent, c)
+}
+
+// discardVolumes drops a RUN's changes below the image's VOLUMEs: Docker
+// runs the step with a volume there, so they never reach the layer. A
+// volume directory the image had shows through again; one the step's
+// mount created stays, empty.
+func discardVolumes(upper string, existed map[string]bool) {
+	for v, had := range existed {
+		p, err := securejoin.SecureJoin(upper, v)
+		if err != nil || p == upper {
+			continue
+		}
+		if had {
+			os.RemoveAll(p)
+			continue
+		}
+		ents, _ := os.ReadDir(p)
+		for _, ent := range ents {
+			os.RemoveAll(filepath.Join(p, ent.Name()))
+		}
+	}
 }
