@@ -322,7 +322,11 @@ func (e *emitter) archive(it item) error {
 		if err != nil {
 			return fmt.Errorf("extract %s: %v: %w", it.name, err, errdefs.ErrInvalid)
 		}
-		// Cleaned as if rooted, so ".." can never climb above dest.
+		// Docker refuses an entry (or link target) that climbs out of
+		// dest; the rest is cleaned as if rooted there.
+		if escapes(hdr.Name) || (hdr.Typeflag == tar.TypeLink && escapes(hdr.Linkname)) {
+			return fmt.Errorf("extract %s: entry %q is outside of %q: %w", it.name, hdr.Name, target, errdefs.ErrInvalid)
+		}
 		name := path.Clean("/" + hdr.Name)
 		if name == "/" {
 			continue
@@ -347,6 +351,11 @@ func (e *emitter) archive(it item) error {
 			}
 		}
 	}
+}
+
+func escapes(name string) bool {
+	c := path.Clean(name)
+	return c == ".." || strings.HasPrefix(c, "../")
 }
 
 // isArchiveFile is Docker's isArchivePath: a (possibly compressed) tar

@@ -203,7 +203,7 @@ func TestCopyModesTimesHardlinks(t *testing.T) {
 	dst := image(t)
 	copyInto(t, c.Source(), dst, CopyOptions{Sources: []string{"h"}, Dest: "/h"})
 	got := describeTree(t, dst)
-	for k, v := range map[string]string{"h/one": "f 0600 0:0 same\n", "h/x/two": "f 0600 0:0 same\n", "h/s": "f 4755 0:0 suid\n", "h/x/": "d 0711 0:0"} {
+	for k, v := range map[string]string{"h/one": "f 0600 0:0 same\n", "h/x/two": "f 0600 0:0 same\n", "h/s": "f 04755 0:0 suid\n", "h/x/": "d 0711 0:0"} {
 		if got[k] != v {
 			t.Errorf("%s: got %q want %q", k, got[k], v)
 		}

@@ -189,7 +189,7 @@ func (s *source) item(rel string, add bool) (item, error) {
 		}
 		return fmt.Errorf("%w: %w", e, errdefs.ErrNotFound)
 	}
-	if s.context && s.excluded(rel) {
+	if s.context && s.excluded(rel) && !s.keptDir(rel) {
 		return item{}, notFound()
 	}
 	// A source that is itself a symlink is followed, inside the root.
@@ -197,7 +197,7 @@ func (s *source) item(rel string, add bool) (item, error) {
 	if err != nil {
 		return item{}, notFound()
 	}
-	if s.context && s.excluded(res) {
+	if s.context && s.excluded(res) && !s.keptDir(res) {
 		return item{}, notFound()
 	}
 	n, err := s.lstat(res)
@@ -224,6 +224,14 @@ func (s *source) item(rel string, add bool) (item, error) {
 		it.kind = kindArchive
 	}
 	return it, nil
+}
+
+// keptDir says whether an excluded context path is a directory that
+// exists anyway as the parent of an exception.
+func (s *source) keptDir(rel string) bool {
+	found := false
+	_ = s.walk(rel, func(*node) error { found = true; return nil })
+	return found
 }
 
 // containsWildcards is Docker's: an unescaped *, ? or [.

@@ -102,7 +102,8 @@ func download(ctx context.Context, rawURL string, o CopyOptions) (item, string, 
 	if err != nil {
 		return item{}, tmp, err
 	}
-	return item{kind: kindRemote, src: s, node: n, name: name, hash: "file:" + sum}, tmp, nil
+	// Docker puts the bare hash of a download in history, no "file:".
+	return item{kind: kindRemote, src: s, node: n, name: name, hash: sum}, tmp, nil
 }
 
 // filenameForDownload is Docker's: the URL path's base, else the

@@ -18,6 +18,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/patternmatcher"
+	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,6 +47,7 @@ type source struct {
 	// copies are owned 0:0; a rootfs source keeps its owners.
 	context bool
 	cache   *statCache
+	names   nameCache
 
 	linksOnce sync.Once
 	links     map[devIno]string // context: first path (walk order) of each multiply-linked inode
@@ -129,19 +131,41 @@ func (s *source) walk(rel string, fn func(n *node) error) error {
 		var m bool
 		m, mi, _ = s.pm.MatchesUsingParentResults(rel, patternmatcher.MatchInfo{})
 		if m {
-			if !n.isDir() || !s.pm.Exclusions() {
+			if !n.isDir() || !s.mayHoldExceptions(rel) {
 				return nil
 			}
 			n.parentOnly = true
 		}
 	}
-	return s.walkNode(n, mi, fn)
-}
-
-func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, fn func(n *node) error) error {
-	if err := fn(n); err != nil {
+	var nodes []*node
+	if err := s.walkNode(n, mi, &nodes); err != nil {
 		return err
 	}
+	for _, n := range nodes {
+		if err := fn(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayHoldExceptions is Docker's client rule for an excluded directory: it
+// is still walked if an exception pattern starts with it.
+func (s *source) mayHoldExceptions(rel string) bool {
+	if !s.pm.Exclusions() {
+		return false
+	}
+	for _, p := range s.pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", rel+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, out *[]*node) error {
+	at := len(*out)
+	*out = append(*out, n)
 	if !n.isDir() {
 		return nil
 	}
@@ -169,7 +193,7 @@ func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, fn func(n *node)
 			}
 			cmi = info
 			if m {
-				if !s.pm.Exclusions() {
+				if !s.mayHoldExceptions(rel) {
 					continue
 				}
 				parentOnly = true
@@ -185,9 +209,14 @@ func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, fn func(n *node)
 			}
 			c.parentOnly = true
 		}
-		if err := s.walkNode(c, cmi, fn); err != nil {
+		if err := s.walkNode(c, cmi, out); err != nil {
 			return err
 		}
+	}
+	// An excluded directory exists in Docker's context only as the
+	// parent of something included.
+	if n.parentOnly && len(*out) == at+1 {
+		*out = (*out)[:at]
 	}
 	return nil
 }
@@ -252,11 +281,14 @@ func (s *source) headerHash(n *node, hardlinkTo string) hash.Hash {
 	mode := int64(n.st.Mode & 0o777)
 	mode |= int64(n.st.Mode & (cISUID | cISGID | cISVTX))
 	uid, gid := 0, 0
+	uname, gname := "", ""
 	if !s.context {
 		// A rootfs is hashed from the daemon's own FileInfoHeader, which
-		// carries the Go 1.8 file type bits and the real owners.
+		// carries the Go 1.8 file type bits, the real owners and their
+		// names as the host (not the image) knows them.
 		mode |= int64(n.st.Mode & unix.S_IFMT)
 		uid, gid = int(n.st.Uid), int(n.st.Gid)
+		uname, gname = s.names.user(uid), s.names.group(gid)
 	}
 	name := n.rel
 	size := int64(0)
@@ -285,8 +317,8 @@ func (s *source) headerHash(n *node, hardlinkTo string) hash.Hash {
 		{"size", strconv.FormatInt(size, 10)},
 		{"typeflag", string([]byte{tf})},
 		{"linkname", link},
-		{"uname", ""},
-		{"gname", ""},
+		{"uname", uname},
+		{"gname", gname},
 		{"devmajor", strconv.FormatInt(devmajor, 10)},
 		{"devminor", strconv.FormatInt(devminor, 10)},
 	} {
@@ -443,3 +475,44 @@ func cleanSource(orig string) (string, bool) {
 }
 
 var errNotExist = errors.New("file does not exist")
+
+// nameCache caches the host's uid and gid names (what Go's archive/tar
+// FileInfoHeader looks up for Docker's daemon), per source.
+type nameCache struct {
+	mu            sync.Mutex
+	users, groups map[int]string
+}
+
+func (c *nameCache) user(id int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.users == nil {
+		c.users = map[int]string{}
+	}
+	if n, ok := c.users[id]; ok {
+		return n
+	}
+	n := ""
+	if us, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == id }); err == nil && len(us) > 0 {
+		n = us[0].Name
+	}
+	c.users[id] = n
+	return n
+}
+
+func (c *nameCache) group(id int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups == nil {
+		c.groups = map[int]string{}
+	}
+	if n, ok := c.groups[id]; ok {
+		return n
+	}
+	n := ""
+	if gs, err := user.ParseGroupFileFilter("/etc/group", func(g user.Group) bool { return g.Gid == id }); err == nil && len(gs) > 0 {
+		n = gs[0].Name
+	}
+	c.groups[id] = n
+	return n
+}
