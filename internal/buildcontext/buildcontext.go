@@ -290,4 +290,3 @@ func scopedPath(root, rel string) (string, error) {
 	}
 	return p, nil
 }
-

@@ -141,17 +141,17 @@ func TestLoadStdinDockerfile(t *testing.T) {
 // copyable when ignored, as Docker's daemon removes them).
 func TestDockerignore(t *testing.T) {
 	c, _ := ctxDir(t, tree{
-		".dockerignore":     "# comment\n/Dockerfile\n.dockerignore\n*.log\n**/*.tmp\nsecret/\nbuild\n!build/keep\n",
-		"Dockerfile":        "FROM x\n",
-		"a.log":             "1",
-		"sub/b.log":         "2",
-		"sub/deep/c.tmp":    "3",
-		"d.tmp":             "4",
-		"secret/key":        "5",
-		"build/drop":        "6",
-		"build/keep/k":      "7",
-		"main.py":           "8",
-		"sub/deep/code.go":  "9",
+		".dockerignore":    "# comment\n/Dockerfile\n.dockerignore\n*.log\n**/*.tmp\nsecret/\nbuild\n!build/keep\n",
+		"Dockerfile":       "FROM x\n",
+		"a.log":            "1",
+		"sub/b.log":        "2",
+		"sub/deep/c.tmp":   "3",
+		"d.tmp":            "4",
+		"secret/key":       "5",
+		"build/drop":       "6",
+		"build/keep/k":     "7",
+		"main.py":          "8",
+		"sub/deep/code.go": "9",
 	})
 	dst := image(t)
 	copyInto(t, c.Source(), dst, CopyOptions{Sources: []string{"."}, Dest: "/ctx/"})
