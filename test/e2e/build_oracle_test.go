@@ -462,6 +462,16 @@ func checkOracleRebuild(t *testing.T, e *Env, name, data string, first Result) {
 		t.Fatalf("cached rebuild failed:\n%s", again)
 	}
 	wantHits := strings.Count(want.Stdout, " ---> Using cache\n")
+	if _, ok := oracleOutputExempt[name]; ok {
+		// Docker's count includes steps berth rightly skips: every step of
+		// berth's own output but FROM must be a hit instead.
+		wantHits = 0
+		for _, l := range stepLines(again.Stdout) {
+			if !regexp.MustCompile(`^Step \d+/\d+ : FROM `).MatchString(l) {
+				wantHits++
+			}
+		}
+	}
 	if got := strings.Count(again.Stdout, " ---> Using cache\n"); got != wantHits {
 		t.Errorf("cached rebuild: %d steps used the cache, Docker's %d:\n%s", got, wantHits, again.Stdout)
 	}
