@@ -106,7 +106,7 @@ func (e *emitter) mkdirAll(abs string, uid, gid int, mode int64) error {
 		d := "/" + strings.Join(parts[:i+1], "/")
 		exists, dir := e.isDir(d)
 		if exists && !dir {
-			return fmt.Errorf("mkdir %s: not a directory: %w", d, errdefs.ErrConflict)
+			return withClass(errdefs.ErrConflict, fmt.Errorf("mkdir %s: not a directory", d))
 		}
 		if exists {
 			continue
@@ -171,7 +171,7 @@ func (e *emitter) file(it item) error {
 		target = path.Join(target, it.name)
 	}
 	if rel(target) == "" {
-		return fmt.Errorf("cannot copy %s over the root directory: %w", it.name, errdefs.ErrInvalid)
+		return withClass(errdefs.ErrInvalid, fmt.Errorf("cannot copy %s over the root directory", it.name))
 	}
 	// Docker creates a file's missing parents owned by the --chown user.
 	uid, gid := 0, 0
@@ -188,7 +188,7 @@ func (e *emitter) dir(it item) error {
 	target := e.p.dest
 	exists, isDir := e.isDir(target)
 	if exists && !isDir {
-		return fmt.Errorf("cannot copy directory %s to %s: not a directory: %w", it.name, target, errdefs.ErrConflict)
+		return withClass(errdefs.ErrConflict, fmt.Errorf("cannot copy directory %s to %s: not a directory", it.name, target))
 	}
 	if !exists {
 		// Parents 0755 root; the destination itself belongs to the copy.
@@ -277,7 +277,7 @@ func (e *emitter) entry(it item, n *node, name string, links map[devIno]string) 
 		return err
 	}
 	if st.Ino != n.st.Ino || st.Size != n.st.Size || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("copy %s: changed while building: %w", n.rel, errdefs.ErrConflict)
+		return withClass(errdefs.ErrConflict, fmt.Errorf("copy %s: changed while building", n.rel))
 	}
 	hdr.Typeflag, hdr.Size = tar.TypeReg, st.Size
 	if err := e.tw.WriteHeader(hdr); err != nil {
@@ -298,7 +298,7 @@ func (e *emitter) archive(it item) error {
 	target := e.p.dest
 	exists, isDir := e.isDir(target)
 	if exists && !isDir {
-		return fmt.Errorf("cannot extract %s to %s: not a directory: %w", it.name, target, errdefs.ErrConflict)
+		return withClass(errdefs.ErrConflict, fmt.Errorf("cannot extract %s to %s: not a directory", it.name, target))
 	}
 	if err := e.mkdirAll(target, 0, 0, 0o755); err != nil {
 		return err
@@ -320,12 +320,12 @@ func (e *emitter) archive(it item) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("extract %s: %v: %w", it.name, err, errdefs.ErrInvalid)
+			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: %v", it.name, err))
 		}
 		// Docker refuses an entry (or link target) that climbs out of
 		// dest; the rest is cleaned as if rooted there.
 		if escapes(hdr.Name) || (hdr.Typeflag == tar.TypeLink && escapes(hdr.Linkname)) {
-			return fmt.Errorf("extract %s: entry %q is outside of %q: %w", it.name, hdr.Name, target, errdefs.ErrInvalid)
+			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %q is outside of %q", it.name, hdr.Name, target))
 		}
 		name := path.Clean("/" + hdr.Name)
 		if name == "/" {
@@ -343,7 +343,7 @@ func (e *emitter) archive(it item) error {
 		out.Format = tar.FormatPAX
 		out.Uname, out.Gname = "", ""
 		if err := e.tw.WriteHeader(&out); err != nil {
-			return fmt.Errorf("extract %s: entry %q: %v: %w", it.name, hdr.Name, err, errdefs.ErrInvalid)
+			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %q: %v", it.name, hdr.Name, err))
 		}
 		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA { //nolint:staticcheck
 			if _, err := io.Copy(e.tw, tr); err != nil {
@@ -381,14 +381,14 @@ func isArchiveFile(p string) bool {
 func resolveChown(root, spec string) (archive.Owner, error) {
 	parts := strings.Split(spec, ":")
 	if len(parts) > 2 {
-		return archive.Owner{}, fmt.Errorf("invalid chown string format: %s: %w", spec, errdefs.ErrInvalid)
+		return archive.Owner{}, withClass(errdefs.ErrInvalid, fmt.Errorf("invalid chown string format: %s", spec))
 	}
 	userStr, grpStr := parts[0], parts[0]
 	if len(parts) == 2 {
 		grpStr = parts[1]
 	}
 	wrap := func(err error) error {
-		return fmt.Errorf("unable to convert uid/gid chown string to host mapping: %w: %w", err, errdefs.ErrInvalid)
+		return withClass(errdefs.ErrInvalid, fmt.Errorf("unable to convert uid/gid chown string to host mapping: %w", err))
 	}
 	uid, err := strconv.Atoi(userStr)
 	if err != nil {

@@ -56,10 +56,10 @@ const maxDockerfile = 64 << 20
 // context: unable to evaluate symlinks in Dockerfile path: lstat ...`.
 func Load(ctx context.Context, o LoadOptions) (_ *Context, _ []byte, retErr error) {
 	if o.Path == "" {
-		return nil, nil, fmt.Errorf("build context: no context path given: %w", errdefs.ErrInvalid)
+		return nil, nil, newClassed(errdefs.ErrInvalid, "build context: no context path given")
 	}
 	if o.Path == "-" && o.Dockerfile == "-" {
-		return nil, nil, fmt.Errorf("invalid argument: can't use stdin for both build context and dockerfile: %w", errdefs.ErrInvalid)
+		return nil, nil, newClassed(errdefs.ErrInvalid, "invalid argument: can't use stdin for both build context and dockerfile")
 	}
 	c := &Context{}
 	defer func() {
@@ -99,13 +99,13 @@ func loadDir(o LoadOptions) (string, []byte, error) {
 	}
 	fi, err := os.Stat(abs)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil, fmt.Errorf("unable to prepare context: path %q not found: %w", o.Path, errdefs.ErrNotFound)
+		return "", nil, withClass(errdefs.ErrNotFound, fmt.Errorf("unable to prepare context: path %q not found", o.Path))
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("unable to prepare context: %w", err)
 	}
 	if !fi.IsDir() {
-		return "", nil, fmt.Errorf("unable to prepare context: context must be a directory: %s: %w", abs, errdefs.ErrInvalid)
+		return "", nil, withClass(errdefs.ErrInvalid, fmt.Errorf("unable to prepare context: context must be a directory: %s", abs))
 	}
 	// The context's own path may be a symlink; everything below resolves
 	// in the real directory so "outside the context" means what it says.
@@ -114,7 +114,7 @@ func loadDir(o LoadOptions) (string, []byte, error) {
 	}
 	if o.Dockerfile == "-" {
 		if o.Stdin == nil {
-			return "", nil, fmt.Errorf("build: Dockerfile from stdin but no stdin: %w", errdefs.ErrInvalid)
+			return "", nil, newClassed(errdefs.ErrInvalid, "build: Dockerfile from stdin but no stdin")
 		}
 		df, err := readLimited(o.Stdin)
 		return abs, df, err
@@ -136,7 +136,7 @@ func loadDir(o LoadOptions) (string, []byte, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && errors.Is(err, os.ErrNotExist) {
-			return "", nil, fmt.Errorf("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat %s: no such file or directory: %w", pe.Path, errdefs.ErrNotFound)
+			return "", nil, withClass(errdefs.ErrNotFound, fmt.Errorf("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat %s: no such file or directory", pe.Path))
 		}
 		return "", nil, fmt.Errorf("unable to prepare context: unable to evaluate symlinks in Dockerfile path: %w", err)
 	}
@@ -155,7 +155,7 @@ func readLimited(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("read Dockerfile: %w", err)
 	}
 	if len(b) > maxDockerfile {
-		return nil, fmt.Errorf("read Dockerfile: larger than %d bytes: %w", maxDockerfile, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("read Dockerfile: larger than %d bytes", maxDockerfile))
 	}
 	return b, nil
 }
@@ -165,7 +165,7 @@ func readLimited(r io.Reader) ([]byte, error) {
 // the context is empty, as `docker build - < Dockerfile`.
 func (c *Context) loadStdin(ctx context.Context, o LoadOptions) (string, []byte, error) {
 	if o.Stdin == nil {
-		return "", nil, fmt.Errorf("build context: \"-\" but no stdin: %w", errdefs.ErrInvalid)
+		return "", nil, newClassed(errdefs.ErrInvalid, "build context: \"-\" but no stdin")
 	}
 	tmp, err := os.MkdirTemp(o.TempDir, "berth-context-")
 	if err != nil {
@@ -205,7 +205,7 @@ func (c *Context) loadStdin(ctx context.Context, o LoadOptions) (string, []byte,
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return "", nil, fmt.Errorf("unable to prepare context: Cannot locate specified Dockerfile: %s: %w", name, errdefs.ErrNotFound)
+		return "", nil, withClass(errdefs.ErrNotFound, fmt.Errorf("unable to prepare context: Cannot locate specified Dockerfile: %s", name))
 	}
 	defer f.Close()
 	df, err := readLimited(f)
@@ -251,7 +251,7 @@ func parseDockerignore(r io.Reader) (*patternmatcher.PatternMatcher, error) {
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return nil, fmt.Errorf("parse .dockerignore: %v: %w", err, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("parse .dockerignore: %v", err))
 	}
 	return pm, nil
 }

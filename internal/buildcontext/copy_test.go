@@ -2,10 +2,13 @@ package buildcontext
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth/berth/internal/errdefs"
 )
 
 // image makes a destination rootfs: /etc/passwd and /etc/group with app
@@ -270,5 +273,37 @@ func TestCopyFromDirSource(t *testing.T) {
 	_, err := plan(t, DirSource(stage), CopyOptions{Sources: []string{"/nope"}, Dest: "/x"})
 	if err == nil || !strings.Contains(err.Error(), "stat nope: file does not exist") || strings.Contains(err.Error(), "dockerignore") {
 		t.Errorf("missing --from source: %v", err)
+	}
+}
+
+// TestDockerErrorText: the builder prints these verbatim, so they must be
+// Docker's exact text (test/oracle/data/build/fail-*), and still carry
+// their errdefs class.
+func TestDockerErrorText(t *testing.T) {
+	c, _ := ctxDir(t, tree{"a.txt": "a", "b.txt": "b"})
+	for _, tc := range []struct {
+		o     CopyOptions
+		want  string
+		class error
+	}{
+		{CopyOptions{Sources: []string{"nosuch.txt"}, Dest: "/"}, "COPY failed: file not found in build context or excluded by .dockerignore: stat nosuch.txt: file does not exist", errdefs.ErrNotFound},
+		{CopyOptions{Sources: []string{"../outside.txt"}, Dest: "/"}, "COPY failed: forbidden path outside the build context: ../outside.txt ()", errdefs.ErrInvalid},
+		{CopyOptions{Sources: []string{"*.nomatch"}, Dest: "/"}, "COPY failed: no source files were specified", errdefs.ErrInvalid},
+		{CopyOptions{Sources: []string{"a.txt", "b.txt"}, Dest: "/notadir"}, "When using COPY with more than one source file, the destination must be a directory and end with a /", errdefs.ErrInvalid},
+	} {
+		_, err := NewPlan(context.Background(), c.Source(), tc.o)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, tc.class) {
+			t.Errorf("%v: got %v, want %q (%v)", tc.o.Sources, err, tc.want, tc.class)
+		}
+	}
+	for spec, want := range map[string]string{
+		"nosuchuser":      "unable to convert uid/gid chown string to host mapping: can't find uid for user nosuchuser: no such user: nosuchuser",
+		"app:nosuchgroup": "unable to convert uid/gid chown string to host mapping: can't find gid for group nosuchgroup: no such group: nosuchgroup",
+	} {
+		p, err := plan(t, c.Source(), CopyOptions{Sources: []string{"a.txt"}, Dest: "/", Chown: spec})
+		must(t, err)
+		if err := p.Apply(image(t)); err == nil || err.Error() != want || !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s: got %v, want %q", spec, err, want)
+		}
 	}
 }

@@ -80,7 +80,7 @@ type Plan struct {
 // source file, the destination must be a directory and end with a /").
 func NewPlan(ctx context.Context, src Source, o CopyOptions) (_ *Plan, retErr error) {
 	if src.s == nil {
-		return nil, fmt.Errorf("copy: no source: %w", errdefs.ErrInvalid)
+		return nil, newClassed(errdefs.ErrInvalid, "copy: no source")
 	}
 	p := &Plan{cmd: "COPY", src: src.s, chown: o.Chown}
 	if o.Add {
@@ -92,25 +92,25 @@ func NewPlan(ctx context.Context, src Source, o CopyOptions) (_ *Plan, retErr er
 		}
 	}()
 	if len(o.Sources) == 0 || o.Dest == "" {
-		return nil, fmt.Errorf("%s requires at least two arguments: %w", p.cmd, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("%s requires at least two arguments", p.cmd))
 	}
 	if o.Chmod != "" {
 		m, err := strconv.ParseUint(o.Chmod, 8, 32)
 		if err != nil || m > 0o7777 {
-			return nil, fmt.Errorf("invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777: %w", o.Chmod, errdefs.ErrInvalid)
+			return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", o.Chmod))
 		}
 		mm := uint32(m)
 		p.chmod = &mm
 	}
 	if o.Chown != "" && strings.Count(o.Chown, ":") > 1 {
-		return nil, fmt.Errorf("invalid chown string format: %s: %w", o.Chown, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("invalid chown string format: %s", o.Chown))
 	}
 	if o.Checksum != "" {
 		if !o.Add {
-			return nil, fmt.Errorf("COPY does not support --checksum: %w", errdefs.ErrInvalid)
+			return nil, newClassed(errdefs.ErrInvalid, "COPY does not support --checksum")
 		}
 		if _, err := digest.Parse(o.Checksum); err != nil {
-			return nil, fmt.Errorf("ADD failed: invalid checksum %q: %v: %w", o.Checksum, err, errdefs.ErrInvalid)
+			return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("ADD failed: invalid checksum %q: %v", o.Checksum, err))
 		}
 	}
 	for _, orig := range o.Sources {
@@ -119,7 +119,7 @@ func NewPlan(ctx context.Context, src Source, o CopyOptions) (_ *Plan, retErr er
 		}
 		if isURL(orig) {
 			if !o.Add {
-				return nil, fmt.Errorf("COPY failed: source can't be a URL for COPY: %w", errdefs.ErrInvalid)
+				return nil, newClassed(errdefs.ErrInvalid, "COPY failed: source can't be a URL for COPY")
 			}
 			it, tmp, err := download(ctx, orig, o)
 			if tmp != "" {
@@ -132,11 +132,11 @@ func NewPlan(ctx context.Context, src Source, o CopyOptions) (_ *Plan, retErr er
 			continue
 		}
 		if o.Checksum != "" {
-			return nil, fmt.Errorf("ADD failed: --checksum is only supported for HTTP(S) sources, not %s: %w", orig, errdefs.ErrInvalid)
+			return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("ADD failed: --checksum is only supported for HTTP(S) sources, not %s", orig))
 		}
 		rel, ok := cleanSource(orig)
 		if !ok {
-			return nil, fmt.Errorf("%s failed: forbidden path outside the build context: %s (): %w", p.cmd, orig, errdefs.ErrInvalid)
+			return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", p.cmd, orig))
 		}
 		var rels []string
 		if containsWildcards(rel) {
@@ -157,10 +157,10 @@ func NewPlan(ctx context.Context, src Source, o CopyOptions) (_ *Plan, retErr er
 		}
 	}
 	if len(p.items) == 0 {
-		return nil, fmt.Errorf("%s failed: no source files were specified: %w", p.cmd, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("%s failed: no source files were specified", p.cmd))
 	}
 	if len(p.items) > 1 && !strings.HasSuffix(o.Dest, "/") {
-		return nil, fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /: %w", p.cmd, errdefs.ErrInvalid)
+		return nil, withClass(errdefs.ErrInvalid, fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", p.cmd))
 	}
 	p.destDir = strings.HasSuffix(o.Dest, "/")
 	p.dest = o.Dest
@@ -185,9 +185,9 @@ func (s *source) item(rel string, add bool) (item, error) {
 	notFound := func() error {
 		e := fmt.Errorf("stat %s: %w", rel, errNotExist)
 		if s.context {
-			return fmt.Errorf("file not found in build context or excluded by .dockerignore: %w: %w", e, errdefs.ErrNotFound)
+			return withClass(errdefs.ErrNotFound, fmt.Errorf("file not found in build context or excluded by .dockerignore: %w", e))
 		}
-		return fmt.Errorf("%w: %w", e, errdefs.ErrNotFound)
+		return withClass(errdefs.ErrNotFound, e)
 	}
 	if s.context && s.excluded(rel) && !s.keptDir(rel) {
 		return item{}, notFound()

@@ -36,24 +36,24 @@ func isURL(s string) bool {
 func download(ctx context.Context, rawURL string, o CopyOptions) (item, string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return item{}, "", fmt.Errorf("parse URL %s: %v: %w", rawURL, err, errdefs.ErrInvalid)
+		return item{}, "", withClass(errdefs.ErrInvalid, fmt.Errorf("parse URL %s: %v", rawURL, err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return item{}, "", fmt.Errorf("%v: %w", err, errdefs.ErrInvalid)
+		return item{}, "", withClass(errdefs.ErrInvalid, fmt.Errorf("%v", err))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return item{}, "", fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
+		return item{}, "", withClass(errdefs.ErrUnavailable, fmt.Errorf("%v", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return item{}, "", fmt.Errorf("failed to GET %s with status %s: %w", rawURL, resp.Status, errdefs.ErrUnavailable)
+		return item{}, "", withClass(errdefs.ErrUnavailable, fmt.Errorf("failed to GET %s with status %s", rawURL, resp.Status))
 	}
 	name := filenameForDownload(u.Path, resp)
 	if name == "" {
 		if strings.HasSuffix(o.Dest, "/") {
-			return item{}, "", fmt.Errorf("cannot determine filename for source %s: %w", rawURL, errdefs.ErrInvalid)
+			return item{}, "", withClass(errdefs.ErrInvalid, fmt.Errorf("cannot determine filename for source %s", rawURL))
 		}
 		name = unnamedFilename
 	}
@@ -77,11 +77,11 @@ func download(ctx context.Context, rawURL string, o CopyOptions) (item, string, 
 	if o.Checksum != "" {
 		want, _ := digest.Parse(o.Checksum)
 		if want.Algorithm() != digest.SHA256 {
-			return item{}, tmp, fmt.Errorf("unsupported checksum algorithm %s for %s: %w", want.Algorithm(), rawURL, errdefs.ErrInvalid)
+			return item{}, tmp, withClass(errdefs.ErrInvalid, fmt.Errorf("unsupported checksum algorithm %s for %s", want.Algorithm(), rawURL))
 		}
 		got := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
 		if got != want {
-			return item{}, tmp, fmt.Errorf("checksum mismatch for %s: expected %s, got %s: %w", rawURL, want, got, errdefs.ErrInvalid)
+			return item{}, tmp, withClass(errdefs.ErrInvalid, fmt.Errorf("checksum mismatch for %s: expected %s, got %s", rawURL, want, got))
 		}
 	}
 	mtime := time.Time{}
