@@ -304,11 +304,16 @@ func (b *builder) copy(ctx context.Context, st *state, name string, sd instructi
 		return err // buildcontext words it as Docker does ("COPY failed: ...")
 	}
 	defer plan.Close()
+	// Docker pastes --chown=X against the hash without a separator
+	// ("COPY --chown=appfile:<hex> in /x "); --chmod (BuildKit only) gets one.
 	flags := ""
 	if chown != "" {
-		flags += "--chown=" + chown + " "
+		flags = "--chown=" + chown
 	}
 	if chmod != "" {
+		if flags != "" {
+			flags += " "
+		}
 		flags += "--chmod=" + chmod + " "
 	}
 	comment := fmt.Sprintf("%s %s%s in %s ", name, flags, plan.Describe(), sd.DestPath)

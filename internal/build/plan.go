@@ -198,8 +198,8 @@ func syntaxError(err error, lines []string, prefix string) error {
 		_, m, _ := strings.Cut(rest, ": ")
 		msg = m
 	}
-	if m, ok := strings.CutPrefix(msg, "unknown flag:"); ok {
-		msg = "Unknown flag:" + m
+	if m, ok := strings.CutPrefix(msg, "unknown flag: "); ok {
+		msg = "Unknown flag: " + strings.TrimPrefix(m, "--")
 	}
 	switch {
 	case prefix != "":
