@@ -178,8 +178,15 @@ func (c *Context) loadStdin(ctx context.Context, o LoadOptions) (string, []byte,
 	}
 	br := bufio.NewReaderSize(o.Stdin, 64<<10)
 	if !isArchive(br) {
+		// Docker's CLI makes a context of just this Dockerfile.
 		df, err := readLimited(br)
-		return root, df, err
+		if err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(root, "Dockerfile"), df, 0o644); err != nil {
+			return "", nil, fmt.Errorf("build context: %w", err)
+		}
+		return root, df, nil
 	}
 	rc, err := archive.Decompress(br)
 	if err != nil {

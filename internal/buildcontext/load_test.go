@@ -130,6 +130,10 @@ func TestLoadStdinDockerfile(t *testing.T) {
 	if string(df) != "FROM busybox\nRUN true\n" {
 		t.Errorf("got %q", df)
 	}
+	// The context holds only the Dockerfile, as Docker's CLI makes it.
+	if _, err := NewPlan(context.Background(), c.Source(), CopyOptions{Sources: []string{"Dockerfile"}, Dest: "/x"}); err != nil {
+		t.Errorf("COPY Dockerfile: %v", err)
+	}
 	_, err = NewPlan(context.Background(), c.Source(), CopyOptions{Sources: []string{"x"}, Dest: "/x"})
 	if err == nil || !strings.Contains(err.Error(), "file not found in build context") {
 		t.Errorf("COPY with no context: %v", err)

@@ -125,20 +125,14 @@ func (s *source) walk(rel string, fn func(n *node) error) error {
 	if err != nil {
 		return err
 	}
-	var mi patternmatcher.MatchInfo
-	if s.pm != nil && rel != "." {
-		// Seed the parent results the slow way once; children reuse them.
-		var m bool
-		m, mi, _ = s.pm.MatchesUsingParentResults(rel, patternmatcher.MatchInfo{})
-		if m {
-			if !n.isDir() || !s.mayHoldExceptions(rel) {
-				return nil
-			}
-			n.parentOnly = true
+	if s.excluded(rel) {
+		if !n.isDir() || !s.mayHoldExceptions(rel) {
+			return nil
 		}
+		n.parentOnly = true
 	}
 	var nodes []*node
-	if err := s.walkNode(n, mi, &nodes); err != nil {
+	if err := s.walkNode(n, &nodes); err != nil {
 		return err
 	}
 	for _, n := range nodes {
@@ -163,7 +157,7 @@ func (s *source) mayHoldExceptions(rel string) bool {
 	return false
 }
 
-func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, out *[]*node) error {
+func (s *source) walkNode(n *node, out *[]*node) error {
 	at := len(*out)
 	*out = append(*out, n)
 	if !n.isDir() {
@@ -184,20 +178,15 @@ func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, out *[]*node) er
 		if n.rel != "." {
 			rel = n.rel + "/" + name
 		}
-		var cmi patternmatcher.MatchInfo
+		// Docker 20.10's client and daemon both ask MatchesOrParentMatches
+		// (fileutils.Matches then), per path; MatchesUsingParentResults
+		// can disagree with it when an exception matches a parent.
 		parentOnly := false
-		if s.pm != nil {
-			m, info, err := s.pm.MatchesUsingParentResults(rel, mi)
-			if err != nil {
-				return err
+		if s.excluded(rel) {
+			if !s.mayHoldExceptions(rel) {
+				continue
 			}
-			cmi = info
-			if m {
-				if !s.mayHoldExceptions(rel) {
-					continue
-				}
-				parentOnly = true
-			}
+			parentOnly = true
 		}
 		c, err := s.lstat(rel)
 		if err != nil {
@@ -209,7 +198,7 @@ func (s *source) walkNode(n *node, mi patternmatcher.MatchInfo, out *[]*node) er
 			}
 			c.parentOnly = true
 		}
-		if err := s.walkNode(c, cmi, out); err != nil {
+		if err := s.walkNode(c, out); err != nil {
 			return err
 		}
 	}
