@@ -153,14 +153,25 @@ func (e *emitter) ownerOf(it item, n *node) (int, int) {
 	return int(n.st.Uid), int(n.st.Gid)
 }
 
-func (e *emitter) modeOf(n *node) int64 {
+func (e *emitter) modeOf(it item, n *node) int64 {
 	if e.p.chmod != nil && !n.isLink() {
 		return int64(*e.p.chmod)
 	}
 	if n.parentOnly {
 		return 0o755
 	}
-	return int64(n.st.Mode & 0o7777)
+	mode := int64(n.st.Mode & 0o7777)
+	// Docker chowns every copied file after writing it (to 0:0 or the
+	// --chown user) unless it preserves a --from source's owners, and
+	// chown(2) clears set-user-ID, and set-group-ID on group-executable
+	// files, even for root.
+	if n.isReg() && (e.owner != nil || it.src.context || it.kind == kindRemote) {
+		mode &^= unix.S_ISUID
+		if mode&(unix.S_ISGID|0o010) == unix.S_ISGID|0o010 {
+			mode &^= unix.S_ISGID
+		}
+	}
+	return mode
 }
 
 func (e *emitter) file(it item) error {
@@ -227,7 +238,7 @@ func (e *emitter) entry(it item, n *node, name string, links map[devIno]string) 
 	uid, gid := e.ownerOf(it, n)
 	hdr := &tar.Header{
 		Name:    name,
-		Mode:    e.modeOf(n),
+		Mode:    e.modeOf(it, n),
 		Uid:     uid,
 		Gid:     gid,
 		ModTime: time.Unix(n.st.Mtim.Unix()),

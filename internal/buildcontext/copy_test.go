@@ -196,17 +196,23 @@ func TestChownErrors(t *testing.T) {
 }
 
 func TestCopyModesTimesHardlinks(t *testing.T) {
-	c, root := ctxDir(t, tree{"h/one": "same\n", "h/x/": "", "h/s": "suid\n"})
+	c, root := ctxDir(t, tree{"h/one": "same\n", "h/x/": "", "h/s": "suid\n", "h/g": "sgid\n", "h/gd/": ""})
 	must(t, os.Link(filepath.Join(root, "h/one"), filepath.Join(root, "h/x/two")))
 	must(t, os.Chmod(filepath.Join(root, "h/one"), 0o600))
 	must(t, os.Chmod(filepath.Join(root, "h/s"), 0o755|os.ModeSetuid))
 	must(t, os.Chmod(filepath.Join(root, "h/x"), 0o711))
+	must(t, os.Chmod(filepath.Join(root, "h/g"), 0o640|os.ModeSetgid))
+	must(t, os.Chmod(filepath.Join(root, "h/gd"), 0o755|os.ModeSetgid))
 	must(t, os.Chtimes(filepath.Join(root, "h/s"), oldTime, oldTime))
 	must(t, os.Chtimes(filepath.Join(root, "h/x"), oldTime, oldTime))
 	dst := image(t)
 	copyInto(t, c.Source(), dst, CopyOptions{Sources: []string{"h"}, Dest: "/h"})
 	got := describeTree(t, dst)
-	for k, v := range map[string]string{"h/one": "f 0600 0:0 same\n", "h/x/two": "f 0600 0:0 same\n", "h/s": "f 04755 0:0 suid\n", "h/x/": "d 0711 0:0"} {
+	for k, v := range map[string]string{"h/one": "f 0600 0:0 same\n", "h/x/two": "f 0600 0:0 same\n", "h/s": "f 0755 0:0 suid\n", "h/x/": "d 0711 0:0",
+		// Docker's chown after the copy clears set-uid (and set-gid on
+		// group-executable files); set-gid on a non-executable file and
+		// on directories stays.
+		"h/g": "f 02640 0:0 sgid\n", "h/gd/": "d 02755 0:0"} {
 		if got[k] != v {
 			t.Errorf("%s: got %q want %q", k, got[k], v)
 		}
@@ -261,13 +267,14 @@ func TestCopyFromDirSource(t *testing.T) {
 	mkTree(t, stage, tree{"app/bin": "binary\n", "@app/cur": "bin"})
 	must(t, os.Lchown(filepath.Join(stage, "app/bin"), 1000, 1000))
 	dst := image(t)
+	must(t, os.Chmod(filepath.Join(stage, "app/bin"), 0o755|os.ModeSetuid))
 	copyInto(t, DirSource(stage), dst, CopyOptions{Sources: []string{"/app"}, Dest: "/opt/app"})
 	got := describeTree(t, dst)
-	if got["opt/app/bin"] != "f 0644 1000:1000 binary\n" || got["opt/app/cur"] != "l 0:0 bin" {
-		t.Errorf("ownership not preserved: %v", got)
+	if got["opt/app/bin"] != "f 04755 1000:1000 binary\n" || got["opt/app/cur"] != "l 0:0 bin" {
+		t.Errorf("ownership and set-uid not preserved: %v", got)
 	}
 	copyInto(t, DirSource(stage), dst, CopyOptions{Sources: []string{"/app/bin"}, Dest: "/o2", Chown: "app"})
-	if got := describeTree(t, dst)["o2"]; got != "f 0644 1000:1000 binary\n" {
+	if got := describeTree(t, dst)["o2"]; got != "f 0755 1000:1000 binary\n" {
 		t.Errorf("chown: %q", got)
 	}
 	_, err := plan(t, DirSource(stage), CopyOptions{Sources: []string{"/nope"}, Dest: "/x"})
