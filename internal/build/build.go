@@ -204,7 +204,7 @@ func (b *builder) from(ctx context.Context, st *state, ps *PlannedStage) error {
 		}
 	}
 	var img *image.Image
-	if j, ok := instructions.HasStage(stagesBefore(b.plan, ps.Index), name); ok {
+	if j, ok := b.stageBefore(ps.Index, name); ok {
 		img = b.results[j]
 	} else if name != "scratch" {
 		img, err = b.x.BaseImage(ctx, name, BaseOptions{Pull: b.o.Pull, Platform: platform, Out: b.o.Out})
@@ -247,17 +247,15 @@ func (b *builder) from(ctx context.Context, st *state, ps *PlannedStage) error {
 	return nil
 }
 
-// stagesBefore lists the Dockerfile's stages before index i that this
-// build knows (planned ones; a skipped stage cannot be referenced, since
-// planning made every referenced stage part of the plan).
-func stagesBefore(p *Plan, i int) []instructions.Stage {
-	var out []instructions.Stage
-	for _, s := range p.Stages {
-		if s.Index < i {
-			out = append(out, s.Stage)
+// stageBefore finds the built stage called name (case-insensitive) that
+// comes before stage i, and returns its Dockerfile index.
+func (b *builder) stageBefore(i int, name string) (int, bool) {
+	for _, s := range b.plan.Stages {
+		if s.Index < i && s.Name != "" && strings.EqualFold(s.Name, name) && b.built[s.Index] {
+			return s.Index, true
 		}
 	}
-	return out
+	return 0, false
 }
 
 func hasEnv(env []string, key string) bool {

@@ -323,3 +323,18 @@ func TestMkdirInStaysInRoot(t *testing.T) {
 		t.Errorf("not created inside the root: %v", err)
 	}
 }
+
+func TestStagesByNameAfterSkippedStages(t *testing.T) {
+	f := newFake()
+	df := "FROM busybox AS skipped\nRUN echo skipped\nFROM busybox AS base\nENV FROM_BASE=1\nFROM base\nRUN echo final\n"
+	img, out, err := buildWith(t, f, df, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "skipped") {
+		t.Errorf("unused stage built:\n%s", out)
+	}
+	if !reflect.DeepEqual(img.Config.Config.Env, []string{pathEnv, "FROM_BASE=1"}) {
+		t.Errorf("final stage is not based on 'base': env %v", img.Config.Config.Env)
+	}
+}
