@@ -35,7 +35,7 @@ import (
 
 // oracleControlFiles are the files of a case directory that drive the
 // recording and are not part of the build context (see record.sh).
-var oracleControlFiles = []string{"build.args", "prepare.sh", "needs", "context", "bases"}
+var oracleControlFiles = []string{"build.args", "prepare.sh", "needs", "context", "bases", "change.sh"}
 
 // oracleOutputExempt are the cases whose step lines may differ from Docker's,
 // and why.
@@ -146,8 +146,14 @@ func oracleBuildArgs(name string) []string {
 	return readLines(filepath.Join(casesDir, name, "build.args"))
 }
 
-// oracleBuild runs `berth build` for a case in e, as record.sh ran Docker.
+// oracleBuild runs `berth build` for a case in e, as record.sh ran Docker,
+// in a fresh copy of its context.
 func oracleBuild(e *Env, name string, cache bool) Result {
+	e.t.Helper()
+	return oracleBuildIn(e, name, oracleContext(e.t, name), cache)
+}
+
+func oracleBuildIn(e *Env, name, ctx string, cache bool) Result {
 	e.t.Helper()
 	args := []string{"build"}
 	if !cache {
@@ -155,7 +161,7 @@ func oracleBuild(e *Env, name string, cache bool) Result {
 	}
 	args = append(args, "--network", "none", "-t", "oracle-build-"+name)
 	args = append(args, oracleBuildArgs(name)...)
-	args = append(args, oracleContext(e.t, name))
+	args = append(args, ctx)
 	return e.Run(args...)
 }
 
@@ -198,6 +204,7 @@ func TestBuildOracle(t *testing.T) {
 				checkOracleSteps(t, want.Stdout, got.Stdout)
 			}
 			checkOracleRebuild(t, e, name, filepath.Join(dataDir, name), got)
+			checkOracleChanged(t, e, name, filepath.Join(dataDir, name))
 		})
 	}
 }
@@ -558,4 +565,62 @@ func lineDiff(want, got []string) string {
 		b.WriteString("  ...\n")
 	}
 	return b.String()
+}
+
+// cachePattern is, per step of a build's output, the step line and whether
+// it was served from the cache.
+func cachePattern(out string) []string {
+	lines := strings.Split(out, "\n")
+	var p []string
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "Step ") {
+			continue
+		}
+		hit := "runs"
+		for _, next := range lines[i+1:] {
+			if strings.HasPrefix(next, "Step ") {
+				break
+			}
+			if strings.TrimSpace(next) == "---> Using cache" {
+				hit = "cached"
+				break
+			}
+		}
+		if strings.Contains(l, " : FROM ") {
+			hit = "from"
+		}
+		p = append(p, strings.TrimRight(l, " \r")+"  => "+hit)
+	}
+	return p
+}
+
+// checkOracleChanged applies a case's change.sh to its context after the
+// cached rebuild and builds again: the same steps as in Docker's build must
+// hit or miss the cache (a changed app.py re-runs from its COPY on; an
+// mtime alone changes nothing).
+func checkOracleChanged(t *testing.T, e *Env, name, data string) {
+	t.Helper()
+	casesDir, _ := oracleDirs()
+	change := filepath.Join(casesDir, name, "change.sh")
+	if _, err := os.Stat(change); err != nil {
+		return
+	}
+	var want oracleResult
+	readJSON(t, filepath.Join(data, "changed.json"), &want)
+	ctx := oracleContext(t, name)
+	if r := oracleBuildIn(e, name, ctx, true); r.Code != 0 {
+		t.Fatalf("build before the change:\n%s", r)
+	}
+	cmd := exec.Command("bash", "-e", change)
+	cmd.Dir = ctx
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("change.sh of %s: %v\n%s", name, err, out)
+	}
+	got := oracleBuildIn(e, name, ctx, true)
+	if got.Code != 0 {
+		t.Fatalf("build after change.sh failed:\n%s", got)
+	}
+	if w, g := cachePattern(want.Stdout), cachePattern(got.Stdout); !reflect.DeepEqual(w, g) {
+		t.Errorf("after change.sh, cache hits differ from Docker's:\n%s", lineDiff(w, g))
+	}
 }

@@ -6,6 +6,8 @@
 # test/oracle/data/build/<case>/, for test/e2e/build_oracle_test.go:
 #   result.json   {args, exit, stdout, stderr} of `docker build --no-cache`
 #   rebuild.json  the same build again with the cache (successful cases)
+#   changed.json  with a change.sh: that script run in the context, then the
+#                 build again with the cache (which steps still hit)
 #   inspect.json  `docker image inspect` of the result (successful cases)
 #   config.json   the image config blob as `docker save` holds it (history
 #                 with created_by, empty_layer, comment)
@@ -19,6 +21,7 @@
 #   context     a repository-relative directory used as the context instead
 #   bases       base images besides busybox-imported: "python" imports
 #               scripts/mkimage-python.sh's tar as python:2.7-slim
+#   change.sh   run with bash in the context after the cached rebuild
 # Base images: scripts/mkimage-busybox.sh's tar, `docker import`ed as
 # busybox-imported (no -c: no Cmd or Env), as berth's e2e harness imports it.
 #
@@ -30,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 out=$repo/test/oracle/data/build
 docker=/usr/bin/docker
-control=(build.args prepare.sh needs context bases)
+control=(build.args prepare.sh needs context bases change.sh)
 
 export BERTH_DOCKERD_DIR=/var/tmp/berth-dockerd-buildoracle
 started=0
@@ -111,6 +114,10 @@ record() {
 		$docker image inspect "$tag" | jq '.[0]' >"$d/inspect.json"
 		$docker save "$tag" | "$work/fslist" -config "$work/config.json" saved >"$d/fs.json"
 		jq . "$work/config.json" >"$d/config.json"
+		if [[ -f $here/$c/change.sh ]]; then
+			(cd "$ctx" && bash -e "$here/$c/change.sh")
+			build_json "$d/changed.json" "$ctx" --network none -t "$tag" "${args[@]}"
+		fi
 	fi
 	touch "$work/done-$c"
 }
