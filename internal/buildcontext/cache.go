@@ -36,7 +36,7 @@ type cacheEntry struct {
 
 // cacheVersion changes whenever the hash definition does, so an old file
 // is ignored rather than trusted.
-const cacheVersion = "berth-buildcontext-statcache-v1"
+const cacheVersion = "berth-buildcontext-statcache-v2"
 
 func openStatCache(dir, root string) *statCache {
 	key := sha256.Sum256([]byte(cacheVersion + "\x00" + root))

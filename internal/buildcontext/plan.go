@@ -303,9 +303,11 @@ func (p *Plan) Digest() digest.Digest {
 }
 
 // Describe is Docker's legacy builder's source hash for history
-// ("file:<hex>", "dir:<hex>" or "multi:<hex>"), as in `/bin/sh -c #(nop)
-// COPY file:<hex> in /dest `. For context sources it is the value Docker
-// 20.10 computes (its pkg/tarsum v1 header fields plus content).
+// ("file:<hex>", "dir:<hex>", "multi:<hex>", or a bare <hex> for a URL), as
+// in `/bin/sh -c #(nop) COPY file:<hex> in /dest `. It is the value Docker
+// 20.10 (daemon and CLI) computes: per entry, sha256 of its pkg/tarsum v1
+// header fields then content; a directory's entries sorted and hashed
+// again; symlinks met in a directory count as their in-scope target.
 func (p *Plan) Describe() string { return p.describe }
 
 // Dest is the absolute destination path in the image.

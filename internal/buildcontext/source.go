@@ -267,15 +267,17 @@ func typeflag(st *unix.Stat_t) byte {
 // the tar header's fields minus mtime, then the content) for n as it would
 // appear in Docker's tar of this source.
 func (s *source) headerHash(n *node, hardlinkTo string) hash.Hash {
+	// Docker 20.10's archive.FileInfoHeader, on both sides, writes the
+	// Go 1.8 file type bits into the mode.
 	mode := int64(n.st.Mode & 0o777)
 	mode |= int64(n.st.Mode & (cISUID | cISGID | cISVTX))
+	mode |= int64(n.st.Mode & unix.S_IFMT)
 	uid, gid := 0, 0
 	uname, gname := "", ""
 	if !s.context {
-		// A rootfs is hashed from the daemon's own FileInfoHeader, which
-		// carries the Go 1.8 file type bits, the real owners and their
-		// names as the host (not the image) knows them.
-		mode |= int64(n.st.Mode & unix.S_IFMT)
+		// A rootfs is hashed from the daemon's own FileInfoHeader, with
+		// the real owners and their names as the host (not the image)
+		// knows them. The context came from the CLI's tar: 0:0, no names.
 		uid, gid = int(n.st.Uid), int(n.st.Gid)
 		uname, gname = s.names.user(uid), s.names.group(gid)
 	}
