@@ -38,6 +38,12 @@ func newBuildCmd(a *app) *cobra.Command {
 				NoCache: noCache, Pull: pull, Network: network, Platform: platform,
 				BuildArgs: map[string]*string{}, Labels: map[string]string{},
 			}
+			for _, t := range tags {
+				if _, err := image.ParseTag(t); err != nil {
+					// Docker's CLI refuses a bad -t before any work, as a flag error.
+					return StatusError{Status: 125, Message: fmt.Sprintf("invalid argument %q for \"-t, --tag\" flag: %s\nSee 'berth build --help'.", t, userMessage(err))}
+				}
+			}
 			if o.Network == "default" {
 				o.Network = "bridge"
 			}

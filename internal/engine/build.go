@@ -236,8 +236,9 @@ func (e *Engine) removeSandbox(id string) {
 }
 
 // sweepSandboxes removes the sandboxes of builds that died (kill -9):
-// those whose lock nobody holds.
-func (e *Engine) sweepSandboxes() {
+// those whose lock nobody holds. It says what it removed.
+func (e *Engine) sweepSandboxes() []string {
+	var fixed []string
 	ids := map[string]bool{}
 	if ents, err := os.ReadDir(e.buildRunDir()); err == nil {
 		for _, ent := range ents {
@@ -262,9 +263,11 @@ func (e *Engine) sweepSandboxes() {
 			e.runtime.Delete(id, true)
 			e.removeSandbox(id)
 			os.Remove(e.sandboxLock(id))
+			fixed = append(fixed, "stale build sandbox "+filepath.Join(e.buildRunDir(), id))
 		}
 		unix.Close(fd)
 	}
+	return fixed
 }
 
 // commit turns the sandbox's upper dir into the step's image: a layer if

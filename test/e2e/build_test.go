@@ -8,12 +8,15 @@ package e2e
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -454,5 +457,73 @@ func TestHistory(t *testing.T) {
 	}
 	if r := e.Run("history", "nosuch-image"); r.Code != 1 || !strings.Contains(r.Stderr, "No such image") {
 		t.Errorf("history of a missing image:\n%s", r)
+	}
+}
+
+// TestBuildInterrupted kills a build in the middle of a RUN (SIGINT, then
+// kill -9): it must commit nothing (no image, so no cache entry to reuse),
+// and once the next build (which sweeps dead builds' sandboxes) has run,
+// no process, mount, snapshot or sandbox of it may remain.
+func TestBuildInterrupted(t *testing.T) {
+	e := newEnv(t)
+	bb := e.BusyboxImage()
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + bb + "\nRUN echo started && sleep 60 && echo done > /done\n"})
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := e.For(t)
+			before := len(strings.Fields(e.MustRun("images", "-a", "-q").Stdout))
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := e.Cmd(cctx, "build", "--network", "none", ctx)
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdout, cmd.Stderr = pw, pw
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			started := make(chan struct{})
+			go func() {
+				sc := bufio.NewScanner(pr)
+				once := false
+				for sc.Scan() {
+					if sc.Text() == "started" && !once {
+						once = true
+						close(started)
+					}
+				}
+			}()
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatal("the RUN step never started")
+			}
+			cmd.Process.Signal(sig)
+			err = cmd.Wait()
+			pr.Close()
+			if err == nil {
+				t.Fatalf("build exited 0 after %v", sig)
+			}
+			if after := len(strings.Fields(e.MustRun("images", "-a", "-q").Stdout)); after != before {
+				t.Errorf("the interrupted build committed %d images", after-before)
+			}
+			e.RunStdin("FROM "+bb+"\nENV AFTER=1\n", "build", "--network", "none", "-")
+			if keys := activeSnapshots(t, e.Root); len(keys) != 0 {
+				t.Errorf("snapshots left behind after the next build: %v", keys)
+			}
+			if m := mountsUnder(e.Root); len(m) != 0 {
+				t.Errorf("mounts left behind: %v", m)
+			}
+			ents, _ := os.ReadDir(filepath.Join(e.Root, "run", "build"))
+			for _, ent := range ents {
+				if ent.Name() != "tmp" {
+					t.Errorf("sandbox dir left behind: %s", ent.Name())
+				}
+			}
+		})
 	}
 }
