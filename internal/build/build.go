@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -310,7 +311,11 @@ func (b *builder) commit(ctx context.Context, st *state, s step) error {
 		parentID = st.img.ID
 	}
 	cfg.Image = parentID
-	key := stepKey(parentID, s.createdBy, cfg, st.author, s.content)
+	epoch := ""
+	if b.o.SourceDateEpoch != nil {
+		epoch = strconv.FormatInt(b.o.SourceDateEpoch.Unix(), 10)
+	}
+	key := stepKey(parentID, s.createdBy, cfg, st.author, s.content, epoch)
 	if !b.o.NoCache && !st.busted {
 		if id := b.cache.get(key); id != "" {
 			if img, err := b.x.Image(id); err == nil {

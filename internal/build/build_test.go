@@ -338,3 +338,15 @@ func TestStagesByNameAfterSkippedStages(t *testing.T) {
 		t.Errorf("final stage is not based on 'base': env %v", img.Config.Config.Env)
 	}
 }
+
+func TestSourceDateEpochIsPartOfTheCacheKey(t *testing.T) {
+	f := newFake()
+	dir := t.TempDir()
+	df := "FROM busybox\nRUN echo x\n"
+	buildWith(t, f, df, nil, func(o *Options) { o.CacheDir = dir })
+	sde := time.Unix(1600000000, 0)
+	img, out, err := buildWith(t, f, df, nil, func(o *Options) { o.CacheDir = dir; o.SourceDateEpoch = &sde })
+	if err != nil || strings.Contains(out, "Using cache") || !img.Config.Created.Time.Equal(sde) {
+		t.Errorf("a SOURCE_DATE_EPOCH build reused an unclamped step (err %v):\n%s", err, out)
+	}
+}

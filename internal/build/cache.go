@@ -23,12 +23,12 @@ type cache struct{ dir string }
 
 // stepKey is everything that decides a step's result: the parent image,
 // the step as the history records it (expanded, with the build args a RUN
-// sees), the resulting config and author, and for COPY/ADD the digest of
-// what is copied.
-func stepKey(parent, createdBy string, cfg v1.Config, author string, content digest.Digest) string {
+// sees), the resulting config and author, for COPY/ADD the digest of what
+// is copied, and SOURCE_DATE_EPOCH (it changes timestamps and mtimes).
+func stepKey(parent, createdBy string, cfg v1.Config, author string, content digest.Digest, epoch string) string {
 	h := sha256.New()
 	cj, _ := json.Marshal(cfg)
-	for _, part := range []string{"berth-build-v1", parent, createdBy, author, string(content), string(cj)} {
+	for _, part := range []string{"berth-build-v1", parent, createdBy, author, string(content), epoch, string(cj)} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
