@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,12 +86,20 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 	if err != nil {
 		return nil, err
 	}
+	retagged := false
 	for _, t := range tags {
+		// A cached rebuild usually ends on the image the tag already
+		// names: leave the store alone (no lock, no fsync), as Docker's
+		// reference store does.
+		if slices.Contains(img.RepoTags, image.FamiliarString(t)) {
+			continue
+		}
 		if err := e.Images.Tag(img.ID, t); err != nil {
 			return nil, err
 		}
+		retagged = true
 	}
-	if len(tags) > 0 {
+	if retagged {
 		return e.Images.Get(img.ID)
 	}
 	return img, nil
