@@ -23,6 +23,11 @@ type statCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
 	dirty   bool
+	// seen and fullWalk let save drop entries of files that are gone:
+	// once the whole context has been hashed in this run, an entry no
+	// lookup asked for belongs to a deleted or ignored file.
+	seen     map[string]bool
+	fullWalk bool
 }
 
 type cacheEntry struct {
@@ -43,6 +48,7 @@ func openStatCache(dir, root string) *statCache {
 	c := &statCache{
 		file:    filepath.Join(dir, hex.EncodeToString(key[:16])+".statcache"),
 		entries: map[string]cacheEntry{},
+		seen:    map[string]bool{},
 	}
 	f, err := os.Open(c.file)
 	if err != nil {
@@ -75,6 +81,7 @@ func (c *statCache) lookup(n *node) (string, bool) {
 	want := entryFor(n)
 	c.mu.Lock()
 	e, ok := c.entries[n.rel]
+	c.seen[n.rel] = true
 	c.mu.Unlock()
 	if !ok || e.Sum == "" {
 		return "", false
@@ -94,6 +101,7 @@ func (c *statCache) store(n *node, sum string) {
 	e.Sum = sum
 	c.mu.Lock()
 	c.entries[n.rel] = e
+	c.seen[n.rel] = true
 	c.dirty = true
 	c.mu.Unlock()
 }
@@ -105,6 +113,14 @@ func (c *statCache) save() error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fullWalk {
+		for rel := range c.entries {
+			if !c.seen[rel] {
+				delete(c.entries, rel)
+				c.dirty = true
+			}
+		}
+	}
 	if !c.dirty {
 		return nil
 	}
@@ -130,4 +146,23 @@ func (c *statCache) save() error {
 	}
 	c.dirty = false
 	return nil
+}
+
+// walkedAll records that every file of the context was hashed this run.
+func (c *statCache) walkedAll() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.fullWalk = true
+	c.mu.Unlock()
+}
+
+func (c *statCache) len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }

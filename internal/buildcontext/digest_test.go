@@ -165,6 +165,16 @@ func TestStatCache(t *testing.T) {
 		t.Error("stale cache: same-size, same-mtime rewrite not seen")
 	}
 	c.Close()
+	// Entries of deleted files go once the whole context is hashed again.
+	must(t, os.Remove(filepath.Join(root, "d/f")))
+	c = load()
+	digestOf(t, c.Source(), ".")
+	must(t, c.Close())
+	c = load()
+	if n := c.src.s.cache.len(); n != 2 {
+		t.Errorf("cache holds %d entries, want 2 (Dockerfile, big)", n)
+	}
+	c.Close()
 	// A corrupt cache file is only a lost cache.
 	must(t, os.WriteFile(filepath.Join(cacheDir, ents[0].Name()), []byte("garbage"), 0o600))
 	c = load()

@@ -438,6 +438,9 @@ func (s *source) dirHash(rel string) (string, []*node, error) {
 		}
 	}
 	sort.Strings(list)
+	if rel == "." {
+		s.cache.walkedAll()
+	}
 	return hashStrings("dir", list), nodes, nil
 }
 
