@@ -72,6 +72,8 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
+	x := &buildExec{e: e}
+	defer x.release()
 	img, err := build.Build(ctx, build.Options{
 		Context: buildcontext.LoadOptions{
 			Path: o.Context, Stdin: o.Stdin, Dockerfile: o.Dockerfile,
@@ -82,7 +84,7 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 		SourceDateEpoch: o.SourceDateEpoch,
 		CacheDir:        filepath.Join(e.Root.Lib, "build", "cache"),
 		Out:             o.Out,
-	}, &buildExec{e: e})
+	}, x)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +113,45 @@ func (e *Engine) buildRunDir() string { return filepath.Join(e.Root.Run, "build"
 
 // buildExec is the engine side of a build: images from the store, and
 // throwaway sandboxes (no container record, not in ps) for RUN, COPY and
-// WORKDIR.
-type buildExec struct{ e *Engine }
+// WORKDIR. Every image the build stands on is held on one lease until the
+// build ends, so a concurrent rmi + GC cannot take the blobs and layers of
+// a step the next step builds on.
+type buildExec struct {
+	e     *Engine
+	lease *image.Lease
+}
 
 var _ build.Executor = (*buildExec)(nil)
 
-func (x *buildExec) BaseImage(ctx context.Context, ref string, o build.BaseOptions) (*image.Image, error) {
-	return x.e.ResolveImage(ctx, ref, PullOptions{Always: o.Pull, Platform: o.Platform, Out: o.Out})
+// hold puts img's blobs and layers on the build's lease.
+func (x *buildExec) hold(img *image.Image, err error) (*image.Image, error) {
+	if err != nil || img == nil {
+		return img, err
+	}
+	if x.lease == nil {
+		l, err := x.e.Images.NewLease()
+		if err != nil {
+			return nil, err
+		}
+		x.lease = l
+	}
+	ds := append([]digest.Digest{img.Digest(), img.ManifestDigest}, img.ChainIDs...)
+	for _, l := range img.Layers {
+		ds = append(ds, l.Digest)
+	}
+	if err := x.lease.Add(ds...); err != nil {
+		return nil, err
+	}
+	return img, nil
 }
 
-func (x *buildExec) Image(id string) (*image.Image, error) { return x.e.Images.Get(id) }
+func (x *buildExec) release() { x.lease.Release() }
+
+func (x *buildExec) BaseImage(ctx context.Context, ref string, o build.BaseOptions) (*image.Image, error) {
+	return x.hold(x.e.ResolveImage(ctx, ref, PullOptions{Always: o.Pull, Platform: o.Platform, Out: o.Out}))
+}
+
+func (x *buildExec) Image(id string) (*image.Image, error) { return x.hold(x.e.Images.Get(id)) }
 
 func commitOptions(parent *image.Image, c build.Commit) image.CommitOptions {
 	return image.CommitOptions{
@@ -130,7 +161,7 @@ func commitOptions(parent *image.Image, c build.Commit) image.CommitOptions {
 }
 
 func (x *buildExec) Commit(ctx context.Context, parent *image.Image, c build.Commit) (*image.Image, error) {
-	return x.e.Images.Commit(ctx, commitOptions(parent, c))
+	return x.hold(x.e.Images.Commit(ctx, commitOptions(parent, c)))
 }
 
 // sandbox is one build step's writable rootfs: an active snapshot
@@ -320,7 +351,7 @@ func (x *buildExec) Write(ctx context.Context, parent *image.Image, fn func(root
 	if err := fn(s.rootfs); err != nil {
 		return nil, err
 	}
-	return s.commit(ctx, parent, c)
+	return x.hold(s.commit(ctx, parent, c))
 }
 
 func (x *buildExec) Mount(ctx context.Context, img *image.Image) (string, func(), error) {
@@ -485,7 +516,7 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 	}
 	scrubStubs(upper, pre)
 	discardVolumes(upper, volExisted)
-	return s.commit(ctx, parent, c)
+	return x.hold(s.commit(ctx, parent, c))
 }
 
 // discardVolumes drops a RUN's changes below the image's VOLUMEs: Docker
