@@ -482,7 +482,10 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 		return nil, err
 	}
 	s.started = true
-	proc, err := e.runtime.Start(ctx, s.id, sp, s.dir, runtime.IO{Stdout: r.Stdout, Stderr: r.Stderr})
+	// Never hand the caller's terminal to the step (it could TIOCSTI into
+	// the user's shell): wrapping the writers makes the runtime copy
+	// through pipes, as Docker streams a RUN's output.
+	proc, err := e.runtime.Start(ctx, s.id, sp, s.dir, runtime.IO{Stdout: pipeOnly(r.Stdout), Stderr: pipeOnly(r.Stderr)})
 	if err != nil {
 		return nil, classifyStartError(err)
 	}
@@ -538,4 +541,14 @@ func discardVolumes(upper string, existed map[string]bool) {
 			os.RemoveAll(filepath.Join(p, ent.Name()))
 		}
 	}
+}
+
+// writerOnly hides an *os.File behind a plain io.Writer.
+type writerOnly struct{ io.Writer }
+
+func pipeOnly(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return writerOnly{w}
 }
