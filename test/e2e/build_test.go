@@ -527,3 +527,28 @@ func TestBuildInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildDebian runs the steps a real Dockerfile does on a full distro:
+// a user made by useradd, COPY --chown by name resolved in the image's
+// /etc/passwd, USER for RUN, deletions as whiteouts, WORKDIR created.
+func TestBuildDebian(t *testing.T) {
+	e := newEnv(t)
+	deb := e.DebianImage()
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + deb + "\nRUN useradd -m app && mkdir /out && chown app /out\n" +
+			"COPY --chown=app:app f.txt /home/app/\nUSER app\nWORKDIR /home/app/work\n" +
+			"RUN id -un > /out/who && pwd > /out/pwd\nUSER root\nRUN rm -rf /etc/motd /var/lib/apt/lists\n",
+		"f.txt": "data\n",
+	})
+	r := e.MustRun("build", "--network", "none", ctx)
+	id := builtImage(t, r)
+	out := e.MustRun("run", "--rm", id, "sh", "-c",
+		"cat /out/who /out/pwd; stat -c '%U:%G %a' /home/app/f.txt /home/app/work; ls /etc/motd /var/lib/apt/lists 2>&1 | wc -l").Stdout
+	want := "app\n/home/app/work\napp:app 644\nroot:root 755\n2\n"
+	if out != want {
+		t.Errorf("image state:\n%s\nwant:\n%s", out, want)
+	}
+	if got := e.Inspect(id, "{{.Config.User}} {{.Config.WorkingDir}}"); got != "root /home/app/work" {
+		t.Errorf("config user/workdir = %q", got)
+	}
+}
