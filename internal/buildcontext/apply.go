@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,10 +43,21 @@ func (p *Plan) Apply(dstRoot string) error {
 		}
 		owner = &o
 	}
+	// Like Docker's ResolveScopedPath, the destination's existing symlinks
+	// (the last one too) are followed inside the rootfs.
+	dest, err := scopedJoin(dstRoot, p.dest)
+	if err != nil {
+		return fmt.Errorf("%s failed: resolve %s: %w", p.cmd, p.dest, err)
+	}
+	r, err := filepath.Rel(dstRoot, dest)
+	if err != nil || r == ".." || strings.HasPrefix(r, "../") {
+		return fmt.Errorf("%s failed: %s resolves outside the rootfs", p.cmd, p.dest)
+	}
+	dest = path.Join("/", filepath.ToSlash(r))
 	pr, pw := io.Pipe()
 	werr := make(chan error, 1)
 	go func() {
-		e := &emitter{p: p, tw: tar.NewWriter(pw), root: dstRoot, owner: owner, made: map[string]bool{}, now: time.Now()}
+		e := &emitter{p: p, dest: dest, tw: tar.NewWriter(pw), root: dstRoot, owner: owner, made: map[string]bool{}, now: time.Now()}
 		err := e.run()
 		if err == nil {
 			err = e.tw.Close()
@@ -66,6 +78,7 @@ func (p *Plan) Apply(dstRoot string) error {
 
 type emitter struct {
 	p     *Plan
+	dest  string // p.dest with its symlinks resolved in root
 	tw    *tar.Writer
 	root  string
 	owner *archive.Owner // --chown
@@ -175,7 +188,7 @@ func (e *emitter) modeOf(it item, n *node) int64 {
 }
 
 func (e *emitter) file(it item) error {
-	target := e.p.dest
+	target := e.dest
 	if e.p.destDir {
 		target = path.Join(target, it.name)
 	} else if _, dir := e.isDir(target); dir {
@@ -196,7 +209,7 @@ func (e *emitter) file(it item) error {
 }
 
 func (e *emitter) dir(it item) error {
-	target := e.p.dest
+	target := e.dest
 	exists, isDir := e.isDir(target)
 	if exists && !isDir {
 		return withClass(errdefs.ErrConflict, fmt.Errorf("cannot copy directory %s to %s: not a directory", it.name, target))
@@ -306,7 +319,7 @@ func (e *emitter) entry(it item, n *node, name string, links map[devIno]string) 
 // copy: Docker's ADD extraction (owners and modes from the tar, --chown
 // not applied).
 func (e *emitter) archive(it item) error {
-	target := e.p.dest
+	target := e.dest
 	exists, isDir := e.isDir(target)
 	if exists && !isDir {
 		return withClass(errdefs.ErrConflict, fmt.Errorf("cannot extract %s to %s: not a directory", it.name, target))

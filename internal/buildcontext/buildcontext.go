@@ -219,19 +219,18 @@ func (c *Context) loadStdin(ctx context.Context, o LoadOptions) (string, []byte,
 	return root, df, err
 }
 
-// isArchive says whether br starts with a (possibly compressed) tar, the
-// way Docker's CLI tells a tar context from a bare Dockerfile on stdin.
+// isArchive is Docker's CLI test for a stdin context (DetectArchiveReader):
+// any compression magic number means an archive; otherwise the first 1024
+// bytes must hold a tar header.
 func isArchive(br *bufio.Reader) bool {
-	head, _ := br.Peek(64 << 10)
+	head, _ := br.Peek(1024)
 	if len(head) == 0 {
 		return false
 	}
-	rc, err := archive.Decompress(bytes.NewReader(head))
-	if err != nil {
-		return false
+	if archive.DetectCompression(head) != archive.Uncompressed {
+		return true
 	}
-	defer rc.Close()
-	_, err = tar.NewReader(rc).Next()
+	_, err := tar.NewReader(bytes.NewReader(head)).Next()
 	return err == nil
 }
 

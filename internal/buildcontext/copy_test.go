@@ -246,7 +246,10 @@ func TestCopyConfined(t *testing.T) {
 		{"evil", "/", CopyOptions{Sources: []string{"dir"}, Dest: "/evil/sub"}, "sub/x"},
 		{"evil", host, CopyOptions{Sources: []string{"a.txt"}, Dest: "/evil/"}, strings.TrimPrefix(host, "/") + "/a.txt"},
 		{"evil", "../../../../" + host, CopyOptions{Sources: []string{"a.txt"}, Dest: "/evil/f"}, strings.TrimPrefix(host, "/") + "/f"},
-		{"evil", host + "/f", CopyOptions{Sources: []string{"a.txt"}, Dest: "/evil"}, "evil"},
+		// dest itself a symlink: followed like Docker's ResolveScopedPath,
+		// inside the rootfs.
+		{"evil", host + "/f", CopyOptions{Sources: []string{"a.txt"}, Dest: "/evil"}, strings.TrimPrefix(host, "/") + "/f"},
+		{"evil", "/", CopyOptions{Sources: []string{"dir"}, Dest: "/evil"}, "sub/y"},
 	} {
 		dst := image(t)
 		must(t, os.MkdirAll(filepath.Join(dst, strings.TrimPrefix(host, "/")), 0o755))

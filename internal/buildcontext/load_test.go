@@ -193,3 +193,23 @@ func TestDockerignore(t *testing.T) {
 		t.Error("Excluded")
 	}
 }
+
+// TestLoadStdinLargeCompressed: the tar test looks only at the head, as
+// Docker's CLI does, so a compressed context whose first block is bigger
+// than any peek (bzip2: up to 900 kB) is still taken as a tar.
+func TestLoadStdinLargeCompressed(t *testing.T) {
+	big := make([]byte, 600<<10)
+	for i := range big {
+		big[i] = byte(i * 7919 >> 3)
+	}
+	plain := mkTar(t, tent{name: "Dockerfile", body: "FROM big\n"}, tent{name: "blob", body: string(big)})
+	c, df, err := Load(context.Background(), LoadOptions{Path: "-", Stdin: bytes.NewReader(compressCmd(t, "bzip2", plain)), TempDir: t.TempDir()})
+	must(t, err)
+	defer c.Close()
+	if string(df) != "FROM big\n" {
+		t.Errorf("Dockerfile %q", df)
+	}
+	if fi, err := os.Stat(filepath.Join(c.Root(), "blob")); err != nil || fi.Size() != int64(len(big)) {
+		t.Errorf("blob: %v %v", fi, err)
+	}
+}
