@@ -441,13 +441,9 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 	defer release()
 	hostname := s.id[:12]
 	netw.Hostname = hostname
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if netw.Mode == "host" {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = string(b)
-		}
-	} else {
-		hosts += "127.0.1.1\t" + hostname + "\n"
+	hosts, err := hostsFile(netw.Mode, hostname, nil)
+	if err != nil {
+		return nil, err
 	}
 	files := map[string]string{"hostname": hostname + "\n", "hosts": hosts, "resolv.conf": resolvConf(nil)}
 	for name, data := range files {
