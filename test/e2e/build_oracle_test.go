@@ -278,6 +278,26 @@ func checkOracleImage(t *testing.T, e *Env, name, data string) {
 
 	gotHistory, gotFS, how := berthImageContents(t, e, ref)
 	compareHistory(t, wantConfigFile.History, gotHistory, how)
+	// Whichever way history was read, the number of layers must be Docker's:
+	// one per history entry without empty_layer (a RUN that changed nothing
+	// and a WORKDIR that already existed add none).
+	wantLayers := 0
+	for _, h := range wantConfigFile.History {
+		if !h.EmptyLayer {
+			wantLayers++
+		}
+	}
+	if wantLayers != len(wantInspect["RootFS"].(map[string]any)["Layers"].([]any)) {
+		t.Fatalf("oracle data inconsistent: %d non-empty history entries, %d layers", wantLayers,
+			len(wantInspect["RootFS"].(map[string]any)["Layers"].([]any)))
+	}
+	var gotLayers []any
+	if rootfs, ok := gotInspect[0]["RootFS"].(map[string]any); ok {
+		gotLayers, _ = rootfs["Layers"].([]any)
+	}
+	if len(gotLayers) != wantLayers {
+		t.Errorf("image has %d layers, Docker's %d (history entries without empty_layer)", len(gotLayers), wantLayers)
+	}
 	compareFS(t, wantFS, gotFS, how)
 }
 
