@@ -66,8 +66,10 @@ func (p *Plan) Apply(dstRoot string) error {
 		werr <- err
 	}()
 	_, aerr := archive.Apply(context.Background(), dstRoot, pr, archive.ApplyOptions{})
-	pr.CloseWithError(errors.New("apply stopped"))
-	if err := <-werr; err != nil {
+	pr.CloseWithError(errApplyStopped)
+	// The first failure is the cause: the writer's own error, unless it
+	// only saw Apply give up.
+	if err := <-werr; err != nil && !errors.Is(err, errApplyStopped) {
 		return fmt.Errorf("%s failed: %w", p.cmd, err)
 	}
 	if aerr != nil {
@@ -75,6 +77,8 @@ func (p *Plan) Apply(dstRoot string) error {
 	}
 	return nil
 }
+
+var errApplyStopped = errors.New("apply stopped")
 
 type emitter struct {
 	p     *Plan
