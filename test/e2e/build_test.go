@@ -552,3 +552,23 @@ func TestBuildDebian(t *testing.T) {
 		t.Errorf("config user/workdir = %q", got)
 	}
 }
+
+// TestBuildIntermediateImages: a build's steps are images (the cache and
+// history need them), listed by `images -a` only, and removed with the
+// image they lead to, as in Docker.
+func TestBuildIntermediateImages(t *testing.T) {
+	e := newEnv(t)
+	bb := e.BusyboxImage()
+	tag := e.Name("steps")
+	e.MustRun("build", "--network", "none", "-t", tag, writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + bb + "\nRUN echo a > /a\nENV A=1\nCMD [\"sh\"]\n"}))
+	shown := strings.Fields(e.MustRun("images", "-q").Stdout)
+	all := strings.Fields(e.MustRun("images", "-a", "-q").Stdout)
+	if len(shown) != 2 || len(all) != 4 {
+		t.Errorf("images shows %d (want 2: base and build), images -a %d (want 4)", len(shown), len(all))
+	}
+	e.MustRun("rmi", tag)
+	if left := strings.Fields(e.MustRun("images", "-a", "-q").Stdout); len(left) != 1 {
+		t.Errorf("rmi left %d images, want only the base", len(left))
+	}
+}
