@@ -71,6 +71,7 @@ func Build(ctx context.Context, o Options, x Executor) (*image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	plan.Warnings.PrintWarnings(o.Out)
 	b := &builder{
 		o:       o,
 		x:       x,

@@ -22,9 +22,10 @@ type Plan struct {
 	Stages   []PlannedStage
 	// Total is the step count Docker prints ("Step 3/Total"): meta ARGs
 	// plus, for every stage built, its FROM and its instructions.
-	Total  int
-	Escape rune
-	lines  []string // the Dockerfile's lines, for error context
+	Total    int
+	Escape   rune
+	Warnings *parser.Result // the parser's warnings (empty continuation lines)
+	lines    []string       // the Dockerfile's lines, for error context
 }
 
 // PlannedStage is one stage to build. Index is its position in the
@@ -118,7 +119,7 @@ func parsePlan(dockerfile []byte, o PlanOptions) (*Plan, error) {
 	}
 
 	needed := neededStages(stages, target, metaArgs, o.BuildArgs, res.EscapeToken)
-	p := &Plan{MetaArgs: metaArgs, Escape: res.EscapeToken, lines: lines, Total: len(metaArgs)}
+	p := &Plan{MetaArgs: metaArgs, Escape: res.EscapeToken, Warnings: res, lines: lines, Total: len(metaArgs)}
 	for i, s := range stages[:target+1] {
 		if !needed[i] {
 			continue
