@@ -57,15 +57,11 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 		}
 		tags = append(tags, ref.String())
 	}
-	if o.Network == "" {
+	if o.Network == "" || o.Network == "default" {
 		o.Network = "bridge"
 	}
-	switch o.Network {
-	case "bridge", "host", "none", "default":
-	default:
-		if strings.HasPrefix(o.Network, "container:") {
-			return nil, fmt.Errorf("network mode %s is not supported for builds: %w", o.Network, errdefs.ErrInvalid)
-		}
+	if strings.HasPrefix(o.Network, "container:") {
+		return nil, fmt.Errorf("network mode %s is not supported for builds: %w", o.Network, errdefs.ErrInvalid)
 	}
 	e.sweepSandboxes()
 	tmp := filepath.Join(e.buildRunDir(), "tmp")
