@@ -35,10 +35,16 @@ import (
 
 // oracleControlFiles are the files of a case directory that drive the
 // recording and are not part of the build context (see record.sh).
-var oracleControlFiles = []string{"build.args", "prepare.sh", "needs", "context", "bases", "change.sh"}
+var oracleControlFiles = []string{"build.args", "prepare.sh", "needs", "context", "bases", "change.sh", "expect-message"}
 
 // oracleOutputExempt are the cases whose step lines may differ from Docker's,
 // and why.
+// oracleCacheQuirks are the cases where Docker's cached rebuild misses a
+// step it should hit; berth may hit more there, not fewer.
+var oracleCacheQuirks = map[string]string{
+	"entrypoint-empty": "Docker 20.10 never serves `ENTRYPOINT []` from the cache (it stores null and looks up [])",
+}
+
 var oracleOutputExempt = map[string]string{
 	"multistage": "the legacy builder builds the unused stage; berth skips it (BuildKit behaviour the issue asks for), so Step N/M numbering differs",
 }
@@ -235,7 +241,15 @@ func checkOracleFailure(t *testing.T, e *Env, name string, want oracleResult, go
 	if got.Code != want.Exit {
 		t.Errorf("exit code %d, Docker's %d (%q)\n%s", got.Code, want.Exit, msg, got)
 	}
-	if !strings.Contains(got.Stderr, msg) {
+	casesDir, _ := oracleDirs()
+	if expect := readLines(filepath.Join(casesDir, name, "expect-message")); expect != nil {
+		// Docker's text here is its runtime's (runc's); berth must say the same thing in its own words.
+		for _, s := range expect {
+			if !strings.Contains(got.Stderr, s) {
+				t.Errorf("stderr lacks %q (Docker: %q):\n%s", s, msg, got.Stderr)
+			}
+		}
+	} else if !strings.Contains(got.Stderr, msg) {
 		t.Errorf("stderr lacks Docker's message %q:\n%s", msg, got.Stderr)
 	}
 	if line != "" && !strings.Contains(got.Stderr, "Dockerfile:"+line) {
@@ -452,10 +466,14 @@ func fsLine(e fslist.Entry) string {
 	return s
 }
 
+// ansiRe matches the colour escapes Docker wraps around stderr text in the
+// build stream (a warning's "\x1b[0m" ends up before the next Step line).
+var ansiRe = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
 // stepLines are the `Step N/M : INSTRUCTION` lines of a build's output.
 func stepLines(out string) []string {
 	var s []string
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(ansiRe.ReplaceAllString(out, ""), "\n") {
 		if strings.HasPrefix(l, "Step ") {
 			s = append(s, strings.TrimRight(l, " \r"))
 		}
@@ -499,7 +517,12 @@ func checkOracleRebuild(t *testing.T, e *Env, name, data string, first Result) {
 			}
 		}
 	}
-	if got := strings.Count(again.Stdout, " ---> Using cache\n"); got != wantHits {
+	got := strings.Count(again.Stdout, " ---> Using cache\n")
+	if why, ok := oracleCacheQuirks[name]; ok && got > wantHits {
+		t.Logf("cached rebuild: %d hits, Docker's %d: %s", got, wantHits, why)
+		got = wantHits
+	}
+	if got != wantHits {
 		t.Errorf("cached rebuild: %d steps used the cache, Docker's %d:\n%s", got, wantHits, again.Stdout)
 	}
 	a, b := builtRe.FindStringSubmatch(first.Stdout), builtRe.FindStringSubmatch(again.Stdout)
@@ -590,7 +613,7 @@ func lineDiff(want, got []string) string {
 // cachePattern is, per step of a build's output, the step line and whether
 // it was served from the cache.
 func cachePattern(out string) []string {
-	lines := strings.Split(out, "\n")
+	lines := strings.Split(ansiRe.ReplaceAllString(out, ""), "\n")
 	var p []string
 	for i, l := range lines {
 		if !strings.HasPrefix(l, "Step ") {

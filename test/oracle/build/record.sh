@@ -22,6 +22,9 @@
 #   bases       base images besides busybox-imported: "python" imports
 #               scripts/mkimage-python.sh's tar as python:2.7-slim
 #   change.sh   run with bash in the context after the cached rebuild
+#   expect-message  for failures whose text is the runtime's (runc's), the
+#               substrings, one per line, that berth's stderr must hold
+#               instead of Docker's first line (used by the e2e test only)
 # Base images: scripts/mkimage-busybox.sh's tar, `docker import`ed as
 # busybox-imported (no -c: no Cmd or Env), as berth's e2e harness imports it.
 #
@@ -33,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 out=$repo/test/oracle/data/build
 docker=/usr/bin/docker
-control=(build.args prepare.sh needs context bases change.sh)
+control=(build.args prepare.sh needs context bases change.sh expect-message)
 
 export BERTH_DOCKERD_DIR=/var/tmp/berth-dockerd-buildoracle
 started=0
