@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Archives built here so their bytes are the same on every recording.
 mkdir -p src/inner && echo one > src/one.txt && echo two > src/inner/two.txt && chmod 0640 src/one.txt
 ln -s one.txt src/link

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Modes, symlinks and hard links git cannot keep.
 printf '#!/bin/sh\necho run\n' > exec.sh && chmod 0755 exec.sh
 echo secret > private.txt && chmod 0600 private.txt
