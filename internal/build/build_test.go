@@ -350,3 +350,21 @@ func TestSourceDateEpochIsPartOfTheCacheKey(t *testing.T) {
 		t.Errorf("a SOURCE_DATE_EPOCH build reused an unclamped step (err %v):\n%s", err, out)
 	}
 }
+
+// Docker 20.10 (test/oracle/data/build/healthcheck-inherit): options a
+// HEALTHCHECK leaves unset keep the base image's values.
+func TestHealthcheckInheritsUnsetOptions(t *testing.T) {
+	f := newFake()
+	f.addBase("hc", v1.Config{Healthcheck: &v1.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: 10 * time.Second, Retries: 2}})
+	img, _, err := buildWith(t, f, "FROM hc\nHEALTHCHECK --timeout=7s CMD [\"/bin/false\"]\n", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v1.HealthConfig{Test: []string{"CMD", "/bin/false"}, Interval: 10 * time.Second, Timeout: 7 * time.Second, Retries: 2}
+	if got := img.Config.Config.Healthcheck; got == nil || !reflect.DeepEqual(*got, want) {
+		t.Errorf("healthcheck %+v, want %+v", got, want)
+	}
+	if h := createdBy(img); h[0] != `/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "/bin/false"] "0s" "7s" "0s" '\x00'}` {
+		t.Errorf("history %q", h)
+	}
+}

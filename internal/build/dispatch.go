@@ -97,7 +97,29 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 			fmt.Fprintf(b.o.Out, "Note: overriding previous HEALTHCHECK: %v\n", old.Test)
 		}
 		h := c.Health
-		cfg.Healthcheck = &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		nh := &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		// The legacy builder's intermediate container merges the parent
+		// image's healthcheck into this one through a shared pointer:
+		// unset options (and NONE's) keep the parent's values.
+		if st.img != nil && st.img.Config.Config.Healthcheck != nil {
+			ih := st.img.Config.Config.Healthcheck
+			if len(nh.Test) == 0 {
+				nh.Test = ih.Test
+			}
+			if nh.Interval == 0 {
+				nh.Interval = ih.Interval
+			}
+			if nh.Timeout == 0 {
+				nh.Timeout = ih.Timeout
+			}
+			if nh.StartPeriod == 0 {
+				nh.StartPeriod = ih.StartPeriod
+			}
+			if nh.Retries == 0 {
+				nh.Retries = ih.Retries
+			}
+		}
+		cfg.Healthcheck = nh
 		return b.meta(ctx, st, "HEALTHCHECK "+healthString(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries))
 	case *instructions.EntrypointCommand:
 		cmdline := resolveCmdLine(c.ShellDependantCmdLine, cfg)
