@@ -1,6 +1,10 @@
 package e2e
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 // PythonRef is the name the python stand-in is imported under: the
 // tutorial's `FROM python:2.7-slim` (examples/friendlyhello) finds it.
@@ -35,4 +39,38 @@ func (e *Env) PythonImage() string {
 		e.imported[PythonRef] = true
 	}
 	return PythonRef
+}
+
+// TestPythonImageOffline proves what the stand-in is for: the tutorial's
+// `pip install -r requirements.txt` (Flask, Redis) is satisfied with no
+// network, and `python` is Python 3 with both libraries importable.
+func TestPythonImageOffline(t *testing.T) {
+	e := newEnv(t)
+	img := e.PythonImage()
+	r := e.MustRun("run", "--rm", "--network", "none", img, "sh", "-c",
+		`printf 'Flask\nRedis\n' > /tmp/requirements.txt && `+
+			`pip install --trusted-host pypi.python.org -r /tmp/requirements.txt && `+
+			`python --version && python -c 'import flask, redis; print("imports ok")'`)
+	for _, want := range []string{
+		"Requirement already satisfied: Flask", "Requirement already satisfied: Redis", "Python 3.", "imports ok",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r)
+		}
+	}
+	var cfg []struct {
+		Config struct {
+			Env []string
+			Cmd []string
+		}
+	}
+	if err := json.Unmarshal([]byte(e.MustRun("image", "inspect", img).Stdout), &cfg); err != nil || len(cfg) != 1 {
+		t.Fatalf("image inspect %s: %v", img, err)
+	}
+	if got := strings.Join(cfg[0].Config.Env, " "); !strings.Contains(got, "LANG=C.UTF-8") || !strings.Contains(got, "PATH=/usr/local/sbin:") {
+		t.Errorf("Env = %v, want PATH and LANG=C.UTF-8 as the real python image", cfg[0].Config.Env)
+	}
+	if got := strings.Join(cfg[0].Config.Cmd, " "); got != "python3" {
+		t.Errorf("Cmd = %v, want [python3]", cfg[0].Config.Cmd)
+	}
 }
