@@ -31,7 +31,7 @@ func newBuildCmd(a *app) *cobra.Command {
 	var file, target, iidfile, network, platform string
 	var noCache, pull, quiet bool
 	cmd := &cobra.Command{
-		Use: "build [OPTIONS] PATH | URL | -", Short: "Build an image from a Dockerfile", Args: exactArgs(1),
+		Use: "build [OPTIONS] PATH | -", Short: "Build an image from a Dockerfile", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := engine.BuildOptions{
 				Context: args[0], Stdin: a.stdin, Dockerfile: file, Tags: tags, Target: target,
