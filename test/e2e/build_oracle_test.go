@@ -12,10 +12,12 @@ package e2e
 // Docker's message, and that nothing was tagged or left behind.
 //
 // Normalised, because they must differ: creation times, Config.Image (the
-// parent's ID; compared for presence), COPY/ADD content hashes in created_by
-// (`file:<hex>`, `dir:<hex>`, `multi:<hex>` → `file:<hash>`: Docker's
-// tarsum-derived hash is not part of the spec; BERTH_ORACLE_STRICT_HASH=1
-// compares them too), image and container IDs in the output.
+// parent's ID; compared for presence), image and container IDs in the
+// output. COPY/ADD content hashes in created_by (`file:<hex>`, `dir:<hex>`,
+// `multi:<hex>`) are compared exactly: berth reproduces the hashes of
+// Debian's docker.io 20.10 (CLI and daemon). BERTH_ORACLE_LOOSE_HASH=1
+// normalises them to `file:<hash>` (for a recording made with another CLI,
+// whose context tar headers give other hashes).
 
 import (
 	"bytes"
@@ -391,7 +393,7 @@ func berthImageContents(t *testing.T, e *Env, ref string) ([]oracleHistory, fsli
 var copyHashRe = regexp.MustCompile(`(file|dir|multi):[0-9a-f]{64}`) // no \b: --chown=app is pasted against it
 
 func normaliseCreatedBy(s string) string {
-	if os.Getenv("BERTH_ORACLE_STRICT_HASH") == "1" {
+	if os.Getenv("BERTH_ORACLE_LOOSE_HASH") != "1" {
 		return s
 	}
 	return copyHashRe.ReplaceAllString(s, "$1:<hash>")
