@@ -8,6 +8,8 @@
 #      of the engine's processes with 20 `run -d ... sleep` containers, / 20
 #   3. `rm -f` of 20 running containers in one command (hyperfine median)
 #   4. `import` of the ~170 MB Debian minbase rootfs tar (hyperfine median)
+#   5. then bench/build.sh: `build` of the tutorial image cold and cached, and
+#      a cached rebuild of a 5,000-file / 200 MB context (its own section)
 # The Docker peer is the isolated dockerd of scripts/dockerd.sh: started here
 # if not already running and stopped again if this script started it. A
 # side-by-side whose peer cannot start fails (exit 1). --docker-only skips the
@@ -523,3 +525,7 @@ if ((${#profiles[@]})); then
 fi
 log "wrote $results"
 cat "$results"
+
+# ---- the builder, same peer (bench/build.sh appends its own section) ---------
+if [[ $mode == docker ]]; then build_args=(--docker-only); else build_args=(); fi
+BERTH_BIN=$berth "$here/build.sh" "${build_args[@]}" || die "bench/build.sh failed (see above)"

@@ -65,8 +65,17 @@ func newImagesCmd(a *app) *cobra.Command {
 			now := time.Now()
 			var rows []any
 			seen := map[string]bool{}
+			// Docker hides untagged images that are some image's parent
+			// (a build's intermediate steps) unless -a.
+			parents := map[string]bool{}
+			for _, img := range imgs {
+				parents[img.Parent] = true
+			}
 			for _, img := range imgs {
 				dangling := len(img.RepoTags) == 0
+				if dangling && !all && parents[img.ID] {
+					continue
+				}
 				if !f.any("dangling", func(v string) bool { return (v == "true") == dangling }) {
 					continue
 				}
@@ -111,7 +120,6 @@ func newImagesCmd(a *app) *cobra.Command {
 					})
 				}
 			}
-			_ = all
 			if quiet {
 				return nil
 			}

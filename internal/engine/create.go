@@ -251,21 +251,9 @@ func (e *Engine) resolveMounts(c *container.Container, specs []opts.Volume, imag
 // bind-mounts into the container.
 func (e *Engine) writeEtcFiles(c *container.Container) error {
 	dir := e.Containers.Dir(c.ID)
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if c.Host.NetworkMode == "host" {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = string(b)
-		}
-	}
-	for _, h := range c.Host.ExtraHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok {
-			return fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q: %w", h, h, errdefs.ErrInvalid)
-		}
-		hosts += ip + "\t" + name + "\n"
-	}
-	if c.Host.NetworkMode != "host" {
-		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
+	hosts, err := hostsFile(c.Host.NetworkMode, c.Config.Hostname, c.Host.ExtraHosts)
+	if err != nil {
+		return err
 	}
 	files := map[string]string{
 		"hostname":    c.Config.Hostname + "\n",
@@ -278,6 +266,29 @@ func (e *Engine) writeEtcFiles(c *container.Container) error {
 		}
 	}
 	return nil
+}
+
+// hostsFile is a container's (or build step's) /etc/hosts: Docker's
+// default lines, or the host's file for --network host, then --add-host
+// entries and the container's own name.
+func hostsFile(networkMode, hostname string, extra []string) (string, error) {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if networkMode == "host" {
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(b)
+		}
+	}
+	for _, h := range extra {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			return "", fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q: %w", h, h, errdefs.ErrInvalid)
+		}
+		hosts += ip + "\t" + name + "\n"
+	}
+	if networkMode != "host" {
+		hosts += "127.0.1.1\t" + hostname + "\n"
+	}
+	return hosts, nil
 }
 
 // resolvConf is the host's resolv.conf without loopback nameservers (they

@@ -79,7 +79,8 @@ func (e *Engine) cleanStale() []string {
 		}
 		e.teardown(c)
 	}
-	return fixed
+	// Builds killed mid-step leave sandboxes (RUN/build) the same way.
+	return append(fixed, e.sweepSandboxes()...)
 }
 
 // DiskUsageRow is one line of system df.
