@@ -491,3 +491,36 @@ func TestRegisterPulled(t *testing.T) {
 		t.Fatalf("rmi: %v", out)
 	}
 }
+
+// TestCommitEmptyCmd: `CMD []` is stored as [] (Docker's "no command"), not
+// dropped as unset (which would mean "inherit"), and reads back as such.
+func TestCommitEmptyCmd(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		cfg  v1.Config
+		want string
+	}{
+		{"empty Cmd", v1.Config{Cmd: []string{}}, `"Cmd":[]`},
+		{"empty Entrypoint", v1.Config{Entrypoint: []string{}, Cmd: []string{"x"}}, `"Entrypoint":[]`},
+	} {
+		img, err := e.is.Commit(context.Background(), CommitOptions{Config: tc.cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := e.cs.ReadBlob(img.Digest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(blob, []byte(tc.want)) {
+			t.Errorf("%s: config blob lacks %s: %s", tc.name, tc.want, blob)
+		}
+		got, err := e.is.Get(img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := got.Config.Config; (tc.cfg.Cmd != nil && c.Cmd == nil) || (tc.cfg.Entrypoint != nil && c.Entrypoint == nil) {
+			t.Errorf("%s: read back as unset: %+v", tc.name, c)
+		}
+	}
+}
