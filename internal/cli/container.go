@@ -15,6 +15,7 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 )
 
@@ -485,7 +486,62 @@ func psRowOf(c *container.Container, now time.Time, noTrunc bool, image string) 
 		Names:        c.Name,
 		Labels:       strings.Join(labels, ","),
 		Mounts:       strings.Join(mounts, ","),
-		Networks:     c.Host.NetworkMode,
+		Networks:     psNetworks(c),
+		Ports:        psPorts(c),
 		LocalVolumes: strconv.Itoa(volumes),
 	}
+}
+
+// psPorts is Docker's PORTS column: "0.0.0.0:4000->80/tcp" for published
+// ports, "80/tcp" for exposed ones, sorted by container port.
+func psPorts(c *container.Container) string {
+	if !c.State.Running {
+		return ""
+	}
+	type row struct {
+		port  int
+		proto string
+		s     string
+	}
+	var rows []row
+	seen := map[string]bool{}
+	for k, binds := range c.NetworkSettings.Ports {
+		seen[k] = true
+		start, _, proto, _ := network.ParsePort(k)
+		for _, b := range binds {
+			rows = append(rows, row{start, proto, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, k)})
+		}
+	}
+	for k := range c.Config.ExposedPorts {
+		if !seen[k] {
+			start, _, proto, _ := network.ParsePort(k)
+			rows = append(rows, row{start, proto, k})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].port != rows[j].port {
+			return rows[i].port < rows[j].port
+		}
+		if rows[i].proto != rows[j].proto {
+			return rows[i].proto < rows[j].proto
+		}
+		return rows[i].s < rows[j].s
+	})
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.s
+	}
+	return strings.Join(out, ", ")
+}
+
+func psNetworks(c *container.Container) string {
+	if len(c.NetworkSettings.Networks) == 0 {
+		return c.Host.NetworkMode
+	}
+	var names []string
+	for n := range c.NetworkSettings.Networks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
