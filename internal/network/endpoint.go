@@ -144,31 +144,32 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 			Name:        o.Name,
 			Aliases:     req.Aliases,
 			IP:          ip.String(),
-			MAC:         macFor(ip).String(),
 			HostVeth:    hostVeth(o.ContainerID, n.ID),
 			Interface:   "eth" + strconv.Itoa(i),
 			HostsPath:   o.HostsPath,
 			Hostname:    o.Hostname,
 		}
-		n.Endpoints[o.ContainerID] = ep
-		if err := m.save(n); err != nil {
-			delete(n.Endpoints, o.ContainerID)
-			return nil, err
-		}
 		var gw netip.Addr
 		if !n.Internal && !routed {
 			gw, routed = netip.MustParseAddr(n.Gateway), true
 		}
+		// Plugged before the lease is saved (the lock is held, so no one
+		// else can take the address); if this process dies in between,
+		// Repair finds the namespace without a lease and removes it.
 		if err := plugVeth(ns, nh, n, ep, gw); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		n.Endpoints[o.ContainerID] = ep
+		if i == 0 && len(a.Ports) > 0 {
+			ep.Published = true
+		}
+		if err := m.save(n); err != nil {
+			delete(n.Endpoints, o.ContainerID)
+			return nil, err
 		}
 		a.Endpoints = append(a.Endpoints, attached(n, ep))
 	}
 	if len(a.Ports) > 0 {
-		nets[0].Endpoints[o.ContainerID].Published = true
-		if err := m.save(nets[0]); err != nil {
-			return nil, err
-		}
 		target := netip.MustParseAddr(a.Endpoints[0].IP)
 		if err := m.addDNAT(o.ContainerID, target, a.Ports); err != nil {
 			return nil, fmt.Errorf("publish ports: %w", err)
@@ -215,7 +216,13 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		if !ok || (netRef != "" && n.ID != netRef && n.Name != netRef) {
 			continue
 		}
-		delLink(ep.HostVeth)
+		if netRef != "" {
+			// A full detach leaves the veth to the kernel: unmounting the
+			// namespace below destroys it with the namespace, batched and
+			// off this path (a synchronous delete costs ~20 ms of RCU
+			// grace periods).
+			delLink(ep.HostVeth)
+		}
 		delete(n.Endpoints, id)
 		if err := m.save(n); err != nil {
 			return err
@@ -272,7 +279,7 @@ func (m *Manager) Connect(ctx context.Context, id, name, hostname, hostsPath str
 	if err != nil {
 		return nil, err
 	}
-	ep := &Endpoint{ContainerID: id, Name: name, Aliases: req.Aliases, IP: ip.String(), MAC: macFor(ip).String(),
+	ep := &Endpoint{ContainerID: id, Name: name, Aliases: req.Aliases, IP: ip.String(),
 		HostVeth: hostVeth(id, n.ID), Interface: "eth" + strconv.Itoa(count), HostsPath: hostsPath, Hostname: hostname}
 	ns, err := netns.GetFromPath(m.NetNSPath(id))
 	if err != nil {

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -70,7 +71,10 @@ func (m *Manager) ensureBridge(n *Network) error {
 	}
 	l, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, TxQLen: -1}}
+		// A fixed MAC: otherwise the bridge takes the lowest MAC of its
+		// ports, which changes as containers come and go and breaks the
+		// containers' ARP entry for the gateway.
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, TxQLen: -1, HardwareAddr: randomMAC()}}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("network %s: create bridge %s: %w", n.Name, n.Bridge, err)
 		}
@@ -153,6 +157,10 @@ func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, g
 		return fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
 	}
 	ip := netip.MustParseAddr(ep.IP)
+	// The MAC is derived from the address, as Docker does: an address is
+	// often reused at once (a restart, the lowest free lease), and peers'
+	// ARP caches and the bridge's forwarding table stay right when the
+	// same address comes back with the same MAC.
 	veth := &netlink.Veth{
 		LinkAttrs:        netlink.LinkAttrs{Name: ep.HostVeth, MasterIndex: br.Attrs().Index, Flags: net.FlagUp, MTU: br.Attrs().MTU, TxQLen: -1},
 		PeerName:         ep.Interface,
@@ -160,7 +168,13 @@ func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, g
 		PeerNamespace:    netlink.NsFd(ns),
 		PeerMTU:          uint32(br.Attrs().MTU),
 	}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if err := netlink.LinkAdd(veth); errors.Is(err, unix.EEXIST) {
+		// The same container restarted before its old namespace finished
+		// dying: delete the old pair now.
+		delLink(ep.HostVeth)
+		err = netlink.LinkAdd(veth)
+	}
+	if err != nil {
 		return fmt.Errorf("create veth %s: %w", ep.HostVeth, err)
 	}
 	host, err := netlink.LinkByName(ep.HostVeth)
@@ -173,6 +187,7 @@ func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, g
 	if err != nil {
 		return fmt.Errorf("veth peer %s: %w", ep.Interface, err)
 	}
+	ep.MAC = peer.Attrs().HardwareAddr.String()
 	p := netip.MustParsePrefix(n.Subnet)
 	if err := nh.AddrAdd(peer, &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}}); err != nil {
 		return fmt.Errorf("address %s: %w", ip, err)
@@ -200,4 +215,12 @@ func delLink(name string) {
 	if l, err := netlink.LinkByName(name); err == nil {
 		netlink.LinkDel(l)
 	}
+}
+
+// randomMAC is a random locally administered unicast MAC.
+func randomMAC() net.HardwareAddr {
+	b := make([]byte, 6)
+	rand.Read(b)
+	b[0] = b[0]&0xfe | 0x02
+	return net.HardwareAddr(b)
 }
