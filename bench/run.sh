@@ -523,3 +523,8 @@ if ((${#profiles[@]})); then
 fi
 log "wrote $results"
 cat "$results"
+
+# ---- networking: bench/network.sh appends its own section --------------------
+if [[ $mode == both ]]; then
+	BERTH_BIN=$berth BENCH_RUNS=$runs "$here/network.sh" || die "bench/network.sh failed"
+fi

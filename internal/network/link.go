@@ -113,9 +113,8 @@ func hostVeth(id, netID string) string {
 	return "bv" + hex.EncodeToString(sum[:6])
 }
 
-// newNetNS creates a network namespace bind-mounted at path: a throwaway
-// thread unshares and is discarded, so no goroutine ever runs in the wrong
-// namespace.
+// newNetNS creates a network namespace bind-mounted at path from a locked
+// thread that unshares, mounts and returns to its own namespace.
 func newNetNS(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -127,13 +126,32 @@ func newNetNS(path string) error {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the goroutine exits locked, which ends the thread.
 		goruntime.LockOSThread()
+		// The thread goes back to its namespace afterwards rather than
+		// being discarded: it may be the main thread, which Go never ends
+		// and whose namespace /proc/self/ns/net shows (libcontainer's
+		// validation compares against it).
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			goruntime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			goruntime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare netns: %w", err)
 			return
 		}
-		errc <- unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
+		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
+		if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
+			// Stuck in the new namespace: stay locked, so the thread ends
+			// with this goroutine and nothing else runs on it.
+			errc <- fmt.Errorf("netns: return to the original namespace: %w", serr)
+			return
+		}
+		goruntime.UnlockOSThread()
+		errc <- err
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)

@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
 )
@@ -188,11 +191,7 @@ func bindPorts(reqs []PortRequest, endpoint string) (_ []Published, _ *portHolde
 				}
 				return c, c.LocalAddr().(*net.UDPAddr).Port, nil
 			}
-			l, err := net.Listen("tcp4", addr)
-			if err != nil {
-				return nil, 0, err
-			}
-			return l, l.Addr().(*net.TCPAddr).Port, nil
+			return bindTCP(ip, port)
 		}
 		var c io.Closer
 		var port int
@@ -220,4 +219,26 @@ func bindPorts(reqs []PortRequest, endpoint string) (_ []Published, _ *portHolde
 		out = append(out, Published{HostIP: ip, HostPort: port, ContainerPort: r.ContainerPort, Proto: r.Proto})
 	}
 	return out, h, nil
+}
+
+// bindTCP binds (without listening, and without SO_REUSEADDR, so that
+// every other bind of the port fails) a TCP socket: a client racing the
+// DNAT rule gets a reset rather than hanging in an accept queue nobody
+// serves.
+func bindTCP(ip string, port int) (io.Closer, int, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	sa := &unix.SockaddrInet4{Port: port, Addr: netip.MustParseAddr(ip).As4()}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, 0, &net.OpError{Op: "listen", Net: "tcp4", Err: os.NewSyscallError("bind", err)}
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, 0, err
+	}
+	return os.NewFile(uintptr(fd), "port"), got.(*unix.SockaddrInet4).Port, nil
 }
