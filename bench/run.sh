@@ -8,6 +8,8 @@
 #      of the engine's processes with 20 `run -d ... sleep` containers, / 20
 #   3. `rm -f` of 20 running containers in one command (hyperfine median)
 #   4. `import` of the ~170 MB Debian minbase rootfs tar (hyperfine median)
+# then runs bench/network.sh, which appends the networking figures (bridge run
+# latency, published-port throughput, run -d -p → first HTTP 200).
 # The Docker peer is the isolated dockerd of scripts/dockerd.sh: started here
 # if not already running and stopped again if this script started it. A
 # side-by-side whose peer cannot start fails (exit 1). --docker-only skips the

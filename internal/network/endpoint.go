@@ -179,11 +179,15 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 	if err != nil {
 		return nil, err
 	}
+	// Peers list each other only on user-defined networks; on the default
+	// bridge only the container's own file changes.
 	ids := map[string]bool{}
 	for _, n := range nets {
-		ids[n.ID] = true
+		if n.IsUserDefined() {
+			ids[n.ID] = true
+		}
 	}
-	refreshHosts(all, ids, nil)
+	refreshHosts(all, ids, map[string]string{o.ContainerID: o.HostsPath})
 	return a, nil
 }
 
@@ -232,6 +236,11 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		ports = ports || ep.Published
 	}
 	if len(touched) > 0 {
+		for _, n := range all {
+			if !n.IsUserDefined() {
+				delete(touched, n.ID)
+			}
+		}
 		refreshHosts(all, touched, map[string]string{id: hostsPath})
 	}
 	if netRef == "" {
