@@ -301,7 +301,9 @@ func (e *Engine) writeEtcFiles(c *container.Container) error {
 		}
 		hosts += ip + "\t" + name + "\n"
 	}
-	if c.Host.NetworkMode != "host" {
+	// On a berth network the hostname resolves to the container's address
+	// (the network package writes that line at start), as in Docker.
+	if c.Host.NetworkMode != "host" && !usesNetworks(c.Host.NetworkMode) {
 		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
 	}
 	files := map[string]string{
