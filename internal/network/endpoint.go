@@ -377,15 +377,6 @@ func (m *Manager) Repair(alive func(id string) bool) []string {
 	return fixed
 }
 
-// Used reports the IDs of containers with an endpoint on n.
-func (n *Network) Used() []string {
-	var out []string
-	for id := range n.Endpoints {
-		out = append(out, id)
-	}
-	return out
-}
-
 // EnsureAll re-creates the bridges and rules of every network (`system
 // check --repair`): what a reboot or a firewall flush removed comes back.
 func (m *Manager) EnsureAll() []string {

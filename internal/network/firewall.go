@@ -321,21 +321,3 @@ func (m *Manager) removeFilter(n *Network) {
 		}
 	}
 }
-
-// RemoveAll deletes every firewall object of this root (its nft table and
-// iptables chains and their jump): for a root that is being thrown away.
-func (m *Manager) RemoveAll() {
-	if c, err := nftables.New(); err == nil {
-		c.DelTable(m.table())
-		c.Flush()
-	}
-	base := m.chain()
-	for iptables("-D", "FORWARD", "-j", base) == nil {
-	}
-	for _, ch := range []string{base, base + "-IN", base + "-OUT"} {
-		iptables("-F", ch)
-	}
-	for _, ch := range []string{base, base + "-IN", base + "-OUT"} {
-		iptables("-X", ch)
-	}
-}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -19,6 +21,9 @@ import (
 const subnetLock = "/run/lock/berth-subnets.lock"
 
 func lockSubnets() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(subnetLock), 0o755); err != nil {
+		return nil, err
+	}
 	return fsutil.Lock(subnetLock, 2*time.Minute)
 }
 

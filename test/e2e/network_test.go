@@ -828,3 +828,27 @@ func TestNetworkWithDockerd(t *testing.T) {
 		t.Fatalf("FORWARD chain: %s", fw)
 	}
 }
+
+// TestNetworkRecreatedAfterWipe: a reboot (or a firewall flush) wipes the
+// bridges and rules but not the records; the next run re-creates them.
+func TestNetworkRecreatedAfterWipe(t *testing.T) {
+	e := netEnv(t)
+	img := e.BusyboxImage()
+	out := newOutside(t)
+	n := e.Name("wiped")
+	e.MustRun("network", "create", n)
+	e.MustRun("run", "--rm", img, "true")
+	removeRootNetwork(e) // bridges, nft table, iptables chains: all gone
+	for _, args := range [][]string{{}, {"--network", n}} {
+		r := e.MustRun(append(append([]string{"run", "--rm"}, args...), img, "wget", "-qO-", "http://"+out.Addr+":8080/")...)
+		if !strings.Contains(r.Stdout, "outside-ok") {
+			t.Fatalf("outbound after the wipe (%v): %s", args, r)
+		}
+	}
+	p := freePort(t)
+	e.RunDetached(e.Name("web"), "-p", fmt.Sprintf("%d:80", p), "-v", webDir(t, "again-ok")+":/www", img, "httpd", "-f", "-p", "80", "-h", "/www")
+	e.Eventually("published port after the wipe", func() bool {
+		b, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", p))
+		return err == nil && strings.Contains(b, "again-ok")
+	})
+}
