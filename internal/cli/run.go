@@ -169,27 +169,26 @@ func (f *createFlags) options(fs *pflag.FlagSet, args []string) (engine.CreateOp
 		return o, err
 	}
 	o.Host = container.HostConfig{
-		AutoRemove:      f.rm,
-		RestartPolicy:   container.RestartPolicy{Name: restart.Name, MaximumRetryCount: restart.MaxRetries},
-		NetworkMode:     f.network,
-		Binds:           f.volumes,
-		ReadonlyRootfs:  f.readOnly,
-		Privileged:      f.privileged,
-		CapAdd:          f.capAdd,
-		CapDrop:         f.capDrop,
-		SecurityOpt:     f.securityOpt,
-		Init:            f.init,
-		Runtime:         f.runtime,
-		Memory:          mem,
-		NanoCPUs:        cpus,
-		PidsLimit:       f.pidsLimit,
-		DNS:             f.dns,
-		ExtraHosts:      f.addHost,
-		PortBindings:    bindings,
-		PublishAllPorts: f.publishAll,
-		LogMaxSize:      maxSize,
-		LogMaxFiles:     maxFiles,
+		AutoRemove:     f.rm,
+		RestartPolicy:  container.RestartPolicy{Name: restart.Name, MaximumRetryCount: restart.MaxRetries},
+		NetworkMode:    f.network,
+		Binds:          f.volumes,
+		ReadonlyRootfs: f.readOnly,
+		Privileged:     f.privileged,
+		CapAdd:         f.capAdd,
+		CapDrop:        f.capDrop,
+		SecurityOpt:    f.securityOpt,
+		Init:           f.init,
+		Runtime:        f.runtime,
+		Memory:         mem,
+		NanoCPUs:       cpus,
+		PidsLimit:      f.pidsLimit,
+		DNS:            f.dns,
+		ExtraHosts:     f.addHost,
+		LogMaxSize:     maxSize,
+		LogMaxFiles:    maxFiles,
 	}
+	o.Host.PortBindings, o.Host.PublishAllPorts = bindings, f.publishAll
 	for _, v := range f.volumes {
 		vol, err := opts.ParseVolume(v)
 		if err != nil {
