@@ -218,7 +218,10 @@ func keyValues(vals []string) map[string]string {
 // inspectNetwork is `docker network inspect`'s shape.
 func inspectNetwork(n *network.Network) map[string]any {
 	containers := map[string]any{}
-	prefix := n.Subnet[strings.Index(n.Subnet, "/"):]
+	prefix := ""
+	if i := strings.Index(n.Subnet, "/"); i >= 0 {
+		prefix = n.Subnet[i:]
+	}
 	for id, ep := range n.Endpoints {
 		containers[id] = map[string]any{"Name": ep.Name, "EndpointID": ep.HostVeth, "MacAddress": ep.MAC,
 			"IPv4Address": ep.IP + prefix, "IPv6Address": ""}
@@ -227,12 +230,19 @@ func inspectNetwork(n *network.Network) map[string]any {
 	for k, v := range n.Options {
 		opts[k] = v
 	}
-	opts["com.docker.network.bridge.name"] = n.Bridge
+	ipamConfig := []map[string]string{}
+	if n.Subnet != "" {
+		ipamConfig = append(ipamConfig, map[string]string{"Subnet": n.Subnet, "Gateway": n.Gateway})
+	}
+	if n.Bridge != "" {
+		opts["com.docker.network.bridge.name"] = n.Bridge
+	}
+	scope := "local"
 	return map[string]any{
-		"Name": n.Name, "Id": n.ID, "Created": n.Created.Format("2006-01-02T15:04:05.999999999Z07:00"), "Scope": "local",
+		"Name": n.Name, "Id": n.ID, "Created": n.Created.Format("2006-01-02T15:04:05.999999999Z07:00"), "Scope": scope,
 		"Driver": n.Driver, "EnableIPv6": false,
 		"IPAM": map[string]any{"Driver": "default", "Options": map[string]string{},
-			"Config": []map[string]string{{"Subnet": n.Subnet, "Gateway": n.Gateway}}},
+			"Config": ipamConfig},
 		"Internal": n.Internal, "Attachable": false, "Ingress": false,
 		"ConfigFrom": map[string]string{"Network": ""}, "ConfigOnly": false,
 		"Containers": containers, "Options": opts, "Labels": n.Labels,

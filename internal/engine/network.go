@@ -78,6 +78,9 @@ func (e *Engine) validateNetwork(host *container.HostConfig, o NetworkOptions) (
 	if err != nil {
 		return "", err
 	}
+	if n.IsPseudo() {
+		return e.validateNetwork(&container.HostConfig{NetworkMode: n.Name}, o)
+	}
 	if !n.IsUserDefined() {
 		if len(o.Aliases) > 0 {
 			return "", fmt.Errorf("network-scoped alias is supported only for containers in user defined networks: %w", errdefs.ErrInvalid)
@@ -289,8 +292,8 @@ func (e *Engine) NetworkConnect(ctx context.Context, netRef, ref string, o Netwo
 	if err != nil {
 		return err
 	}
-	if !usesNetworks(c.Host.NetworkMode) {
-		return fmt.Errorf("container %s: cannot connect a container with network mode %s to a network: %w", short(c.ID), c.Host.NetworkMode, errdefs.ErrInvalid)
+	if !usesNetworks(c.Host.NetworkMode) || n.IsPseudo() {
+		return fmt.Errorf("container cannot be disconnected from host network or connected to host network: %w", errdefs.ErrInvalid)
 	}
 	if _, ok := c.NetworkSettings.Networks[n.Name]; ok || c.Host.NetworkMode == n.Name {
 		return fmt.Errorf("endpoint with name %s already exists in network %s: %w", c.Name, n.Name, errdefs.ErrConflict)

@@ -186,7 +186,7 @@ func (m *Manager) Get(ref string) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := find(all, ref)
+	n, err := find(append(all, m.pseudo("host"), m.pseudo("none")), ref)
 	if err == nil || ref != DefaultName || !errdefs.IsNotFound(err) {
 		return n, err
 	}
@@ -223,13 +223,35 @@ func (m *Manager) getLocked(ref string) (*Network, error) {
 	return n, nil
 }
 
-// List returns every network, `bridge` included.
+// List returns every network: `bridge`, the user's, and the `host` and
+// `none` pseudo-networks Docker lists too.
 func (m *Manager) List() ([]*Network, error) {
 	if _, err := m.Get(DefaultName); err != nil {
 		return nil, err
 	}
-	return m.loadAll()
+	all, err := m.loadAll()
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, m.pseudo("host"), m.pseudo("none"))
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all, nil
 }
+
+// pseudo is the record shown for --network host and none: nothing to set
+// up, a stable ID per root.
+func (m *Manager) pseudo(name string) *Network {
+	sum := sha256.Sum256([]byte(m.root.Lib + "\x00" + name))
+	driver := name
+	if name == "none" {
+		driver = "null"
+	}
+	return &Network{Name: name, ID: hex.EncodeToString(sum[:]), Driver: driver,
+		Labels: map[string]string{}, Options: map[string]string{}, Endpoints: map[string]*Endpoint{}}
+}
+
+// IsPseudo reports whether n is the host or none pseudo-network.
+func (n *Network) IsPseudo() bool { return n.Driver == "host" || n.Driver == "null" }
 
 func newID() string {
 	b := make([]byte, 32)

@@ -521,7 +521,8 @@ func TestNetworkUserDefinedNames(t *testing.T) {
 	img := e.BusyboxImage()
 	netName := e.Name("appnet")
 	e.MustRun("network", "create", netName)
-	if r := e.MustRun("network", "ls", "--format", "{{.Name}} {{.Driver}}"); !strings.Contains(r.Stdout, netName+" bridge") || !strings.Contains(r.Stdout, "bridge bridge") {
+	if r := e.MustRun("network", "ls", "--format", "{{.Name}} {{.Driver}}"); !strings.Contains(r.Stdout, netName+" bridge") || !strings.Contains(r.Stdout, "bridge bridge") ||
+		!strings.Contains(r.Stdout, "host host") || !strings.Contains(r.Stdout, "none null") {
 		t.Fatalf("network ls: %s", r)
 	}
 	// db first, then app: app resolves db by name, alias and short ID.
