@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -191,5 +192,26 @@ func TestCreateValidation(t *testing.T) {
 	}
 	if all, _ := m.loadAll(); len(all) != 0 {
 		t.Fatalf("failed creates left records: %v", all)
+	}
+}
+
+// TestFilterRulesOrder: every "into the bridge" decision is in -IN, which
+// FORWARD's chain visits before -OUT, and --internal drops what leaves.
+func TestFilterRulesOrder(t *testing.T) {
+	m := New(root.New("/tmp/x"))
+	for _, internal := range []bool{false, true} {
+		rules := m.filterRules(&Network{Bridge: "br-x", Internal: internal})
+		last := rules[len(rules)-1]
+		if last[0] != m.chain()+"-OUT" || last[len(last)-1] != map[bool]string{false: "ACCEPT", true: "DROP"}[internal] {
+			t.Fatalf("internal=%v: last rule %v", internal, last)
+		}
+		for _, r := range rules[:len(rules)-1] {
+			if r[0] != m.chain()+"-IN" || !slices.Contains(r, "-o") {
+				t.Fatalf("rule %v is not an into-bridge rule in -IN", r)
+			}
+		}
+		if drop := rules[len(rules)-2]; drop[len(drop)-1] != "DROP" {
+			t.Fatalf("-IN does not end with the isolation DROP: %v", drop)
+		}
 	}
 }
