@@ -267,7 +267,8 @@ func (e *Engine) detachNetwork(c *container.Container) {
 		return
 	}
 	e.Networks.Detach(c.ID)
-	if c.NetworkSettings.SandboxKey != "" || a != nil {
+	// A --rm container's record is about to go: spare the write.
+	if (c.NetworkSettings.SandboxKey != "" || a != nil) && !c.Host.AutoRemove {
 		e.Containers.Update(c.ID, func(rec *container.Container) error {
 			clearAttachment(rec)
 			return nil
