@@ -484,8 +484,9 @@ func isCgroup2() bool {
 // inspectNetworks renders NetworkSettings as Docker does: one entry per
 // network; the top-level address fields only for the default bridge.
 func inspectNetworks(c *container.Container) (map[string]any, networkJSON) {
-	top := networkJSON{Ports: map[string]any{}, SandboxKey: c.NetworkSettings.SandboxKey}
+	top := networkJSON{Ports: map[string]any{}}
 	if c.State.Running {
+		top.SandboxKey = c.NetworkSettings.SandboxKey
 		for k := range c.Config.ExposedPorts {
 			top.Ports[k] = nil
 		}
@@ -513,6 +514,11 @@ func inspectNetworks(c *container.Container) (map[string]any, networkJSON) {
 		}
 	}
 	for name, es := range c.NetworkSettings.Networks {
+		if !c.State.Running && es != nil {
+			// The last endpoint is kept in the record; Docker shows a
+			// stopped container's network without address.
+			es = &container.EndpointSettings{IPAMConfig: es.IPAMConfig, Aliases: es.Aliases}
+		}
 		networks[name] = entry(es)
 		if name == "bridge" {
 			top.EndpointID, top.Gateway, top.IPAddress, top.IPPrefixLen, top.MacAddress = es.EndpointID, es.Gateway, es.IPAddress, es.IPPrefixLen, es.MacAddress

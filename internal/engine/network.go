@@ -235,17 +235,6 @@ func fillEndpoint(s *container.EndpointSettings, ep network.Attached) {
 	s.MacAddress = ep.MAC
 }
 
-// clearAttachment forgets the live part of the network settings (what a
-// stopped container shows).
-func clearAttachment(c *container.Container) {
-	ns := &c.NetworkSettings
-	for _, s := range ns.Networks {
-		s.NetworkID, s.EndpointID, s.Gateway, s.IPAddress, s.IPPrefixLen, s.MacAddress = "", "", "", "", 0, ""
-	}
-	ns.Ports = nil
-	ns.SandboxKey = ""
-}
-
 func (e *Engine) holdPorts(id string, a *network.Attachment) {
 	e.attachMu.Lock()
 	defer e.attachMu.Unlock()
@@ -267,13 +256,10 @@ func (e *Engine) detachNetwork(c *container.Container) {
 		return
 	}
 	e.Networks.Detach(c.ID)
-	// A --rm container's record is about to go: spare the write.
-	if (c.NetworkSettings.SandboxKey != "" || a != nil) && !c.Host.AutoRemove {
-		e.Containers.Update(c.ID, func(rec *container.Container) error {
-			clearAttachment(rec)
-			return nil
-		})
-	}
+	// The record keeps the last endpoint: readers show it only while the
+	// container runs (teardown may run under the container's lock, in
+	// reconcile, so it must not write the record), and the next start
+	// overwrites it.
 }
 
 // NetworkConnectOptions are `network connect`'s flags.
