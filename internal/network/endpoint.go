@@ -156,7 +156,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 		// Plugged before the lease is saved (the lock is held, so no one
 		// else can take the address); if this process dies in between,
 		// Repair finds the namespace without a lease and removes it.
-		if err := plugVeth(ns, nh, n, ep, gw); err != nil {
+		if err := plugVeth(ns, nh, n, ep, gw, i == 0 && len(a.Ports) > 0); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
 		n.Endpoints[o.ContainerID] = ep
@@ -300,7 +300,7 @@ func (m *Manager) Connect(ctx context.Context, id, name, hostname, hostsPath str
 		return nil, err
 	}
 	defer nh.Close()
-	if err := plugVeth(ns, nh, n, ep, netip.Addr{}); err != nil {
+	if err := plugVeth(ns, nh, n, ep, netip.Addr{}, false); err != nil {
 		delLink(ep.HostVeth)
 		return nil, err
 	}

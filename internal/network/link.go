@@ -143,6 +143,12 @@ func newNetNS(path string) error {
 			errc <- fmt.Errorf("unshare netns: %w", err)
 			return
 		}
+		// No IPv6 in the container (berth networks are IPv4; Docker's
+		// default too): its interfaces then skip address configuration,
+		// duplicate address detection and multicast reports.
+		for _, k := range []string{"all", "default"} {
+			os.WriteFile("/proc/sys/net/ipv6/conf/"+k+"/disable_ipv6", []byte("1"), 0)
+		}
 		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
 		if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
 			// Stuck in the new namespace: stay locked, so the thread ends
@@ -169,7 +175,7 @@ func removeNetNS(path string) {
 // plugVeth creates the veth pair of one endpoint: the host side on the
 // bridge, the other end named ifname inside the namespace with its address
 // (and, with gw valid, the default route through it).
-func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, gw netip.Addr) error {
+func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, gw netip.Addr, hairpin bool) error {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
@@ -195,11 +201,14 @@ func plugVeth(ns netns.NsHandle, nh *netlink.Handle, n *Network, ep *Endpoint, g
 	if err != nil {
 		return fmt.Errorf("create veth %s: %w", ep.HostVeth, err)
 	}
-	host, err := netlink.LinkByName(ep.HostVeth)
-	if err == nil {
+	if hairpin {
 		// A container reaching its own published port through the host
-		// sends the DNATed packet back out of the port it came in.
-		netlink.LinkSetHairpin(host, true)
+		// may get the DNATed packet back out of the port it came in
+		// (bridged with br_netfilter); only containers with published
+		// ports need it, and it costs two netlink requests.
+		if host, err := netlink.LinkByName(ep.HostVeth); err == nil {
+			netlink.LinkSetHairpin(host, true)
+		}
 	}
 	peer, err := nh.LinkByName(ep.Interface)
 	if err != nil {
