@@ -38,8 +38,8 @@ type Container struct {
 	Snapshot string `json:"Snapshot"`
 	// Mounts are the volumes and bind mounts, resolved at create time.
 	Mounts []Mount `json:"Mounts"`
-	// NetworkSettings are the networks the container joins and, while it
-	// runs, its addresses and published ports (cleared when it stops).
+	// NetworkSettings are the networks the container joins and its last
+	// endpoint (addresses, published ports), valid while it runs.
 	NetworkSettings NetworkSettings `json:"NetworkSettings"`
 	// Spec is the OCI runtime spec generated at create time (also written as
 	// containers/<id>/config.json so an external runtime can run the bundle).
