@@ -108,13 +108,13 @@ berth_none=$(jq -r '.results[0].median * 1000 | . * 10 | round / 10' "$work/none
 rps() {
 	redis-benchmark -h "$1" -p "$2" -t get -n 100000 -c 20 --csv 2>/dev/null | awk -F'"' '$2 == "GET" {print $4}'
 }
-# pub_ratio IP PORT: medians of 5 alternating samples through 127.0.0.1:PORT
+# pub_ratio IP PORT: medians of 7 alternating samples through 127.0.0.1:PORT
 # and straight to IP:6379 (alternating, so load from the machine's other
 # work hits both alike); prints "published direct".
 pub_ratio() {
 	local i
 	: >"$work/pub" && : >"$work/direct"
-	for i in 1 2 3 4 5; do
+	for i in 1 2 3 4 5 6 7; do
 		rps 127.0.0.1 "$2" >>"$work/pub"
 		rps "$1" 6379 >>"$work/direct"
 	done
@@ -172,7 +172,7 @@ bver=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 	echo "| what | command | berth | Docker | target | met |"
 	echo "| --- | --- | --- | --- | --- | --- |"
 	echo "| run latency on the default bridge, median of $runs (hyperfine -N, 3 warm-ups) | \`run --rm IMG true\` | $berth_run ms ($berth_none ms with \`--network none\`) | $docker_run ms | ≤ $limit_run_ms ms | $(met "$berth_run" "$limit_run_ms" le) |"
-	echo "| published-port throughput: GET requests/s through 127.0.0.1:PORT ÷ straight to the container IP (redis-benchmark -t get -n 100000 -c 20, medians of 5 alternating samples) | \`run -d -p PORT:6379 redis\` | $berth_ratio ($berth_pub ÷ $berth_direct) | $docker_ratio ($docker_pub ÷ $docker_direct, docker-proxy) | ≥ $limit_ratio | $(met "$berth_ratio" "$limit_ratio" ge) |"
+	echo "| published-port throughput: GET requests/s through 127.0.0.1:PORT ÷ straight to the container IP (redis-benchmark -t get -n 100000 -c 20, medians of 7 alternating samples) | \`run -d -p PORT:6379 redis\` | $berth_ratio ($berth_pub ÷ $berth_direct) | $docker_ratio ($docker_pub ÷ $docker_direct, docker-proxy) | ≥ $limit_ratio | $(met "$berth_ratio" "$limit_ratio" ge) |"
 	echo "| \`run -d -p\` → first HTTP 200 on 127.0.0.1:PORT, median of 10 (curl polling) | \`run -d -p PORT:80 busybox httpd\` | $berth_http s | $docker_http s | ≤ $limit_http_s s | $(met "$berth_http" "$limit_http_s" le) |"
 } >>"$results"
 log "appended to $results"
