@@ -22,6 +22,7 @@ default_pkgs=(
 	jq
 	curl
 	hyperfine        # bench/run.sh
+	redis-tools      # bench/network.sh: redis-benchmark through a published port
 	procps
 )
 

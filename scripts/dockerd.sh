@@ -18,7 +18,9 @@
 #               network, still without iptables: containers get an address
 #               and realistic NetworkSettings but no NAT/forwarding (oracle).
 # start --net   the same bridge with iptables, ip-forward and masquerade on,
-#               for networking comparisons. stop removes the bridge, docker's
+#               for networking comparisons (BERTH_DOCKERD_USERLAND_PROXY=true
+#               publishes ports through docker-proxy, Docker's default; the
+#               default here is false: kernel DNAT). stop removes the bridge, docker's
 #               chains and rules, and restores the FORWARD policy and
 #               net.ipv4.ip_forward as they were.
 # start prints `export DOCKER_HOST=unix://...` on stdout (eval it); `env`
@@ -118,7 +120,7 @@ cmd_start() {
 		iptables -S FORWARD 2>/dev/null | awk '$1=="-P"{print $3}' >"$dir/forward-policy" || true
 		cat /proc/sys/net/ipv4/ip_forward >"$dir/ip-forward"
 		touch "$dir/net-mode"
-		netargs=(--bridge="$bridge" --iptables=true --ip-forward=true --ip-masq=true --userland-proxy=false)
+		netargs=(--bridge="$bridge" --iptables=true --ip-forward=true --ip-masq=true --userland-proxy="${BERTH_DOCKERD_USERLAND_PROXY:-false}")
 	else
 		netargs=(--bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false)
 	fi

@@ -15,6 +15,7 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 )
 
@@ -485,7 +486,105 @@ func psRowOf(c *container.Container, now time.Time, noTrunc bool, image string) 
 		Names:        c.Name,
 		Labels:       strings.Join(labels, ","),
 		Mounts:       strings.Join(mounts, ","),
-		Networks:     c.Host.NetworkMode,
+		Networks:     psNetworks(c),
+		Ports:        psPorts(c),
 		LocalVolumes: strconv.Itoa(volumes),
 	}
+}
+
+// psPorts is Docker's PORTS column (docker/cli's DisplayablePorts):
+// exposed ports and same-number mappings collapse into ranges
+// ("0.0.0.0:8000-8001->8000-8001/tcp", "80/tcp"); other mappings follow,
+// one each ("0.0.0.0:4000->80/tcp").
+func psPorts(c *container.Container) string {
+	if !c.State.Running {
+		return ""
+	}
+	type port struct {
+		ip              string
+		public, private int
+		proto           string
+	}
+	var ports []port
+	for k, binds := range c.NetworkSettings.Ports {
+		private, _, proto, _ := network.ParsePort(k)
+		for _, b := range binds {
+			public, _ := strconv.Atoi(b.HostPort)
+			ports = append(ports, port{b.HostIP, public, private, proto})
+		}
+	}
+	for k := range c.Config.ExposedPorts {
+		if _, ok := c.NetworkSettings.Ports[k]; !ok {
+			private, _, proto, _ := network.ParsePort(k)
+			ports = append(ports, port{private: private, proto: proto})
+		}
+	}
+	sort.Slice(ports, func(i, j int) bool {
+		a, b := ports[i], ports[j]
+		if a.private != b.private {
+			return a.private < b.private
+		}
+		if a.ip != b.ip {
+			return a.ip < b.ip
+		}
+		if a.public != b.public {
+			return a.public < b.public
+		}
+		return a.proto < b.proto
+	})
+	type group struct{ first, last int }
+	groups := map[string]*group{}
+	var keys, result, mappings []string
+	form := func(key string, g *group) string {
+		ip, proto, ok := strings.Cut(key, "/")
+		if !ok {
+			ip, proto = "", key
+		}
+		r := strconv.Itoa(g.first)
+		if g.last != g.first {
+			r += "-" + strconv.Itoa(g.last)
+		}
+		if ip != "" {
+			r = ip + ":" + r + "->" + r
+		}
+		return r + "/" + proto
+	}
+	for _, p := range ports {
+		key := p.proto
+		if p.ip != "" {
+			if p.public != p.private {
+				mappings = append(mappings, fmt.Sprintf("%s:%d->%d/%s", p.ip, p.public, p.private, p.proto))
+				continue
+			}
+			key = p.ip + "/" + p.proto
+		}
+		g := groups[key]
+		if g == nil {
+			groups[key] = &group{p.private, p.private}
+			keys = append(keys, key)
+			continue
+		}
+		if p.private == g.last+1 {
+			g.last = p.private
+			continue
+		}
+		result = append(result, form(key, g))
+		groups[key] = &group{p.private, p.private}
+	}
+	for _, k := range keys {
+		result = append(result, form(k, groups[k]))
+	}
+	return strings.Join(append(result, mappings...), ", ")
+}
+
+func psNetworks(c *container.Container) string {
+	if len(c.NetworkSettings.Networks) == 0 {
+		return c.Host.NetworkMode
+	}
+	var names []string
+	for n := range c.NetworkSettings.Networks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }

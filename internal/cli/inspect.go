@@ -234,14 +234,7 @@ func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
 	if len(c.Host.Binds) > 0 {
 		binds = c.Host.Binds
 	}
-	var networks map[string]any
-	if c.Host.NetworkMode != "" {
-		networks = map[string]any{c.Host.NetworkMode: map[string]any{
-			"IPAMConfig": nil, "Links": nil, "Aliases": nil, "NetworkID": "", "EndpointID": "", "Gateway": "",
-			"IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-			"MacAddress": "", "DriverOpts": nil,
-		}}
-	}
+	_, netTop := inspectNetworks(c)
 	state := c.State
 	return containerJSON{
 		ID:      c.ID,
@@ -264,7 +257,7 @@ func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
 		Platform:       "linux",
 		HostConfig: hostConfigJSON{
 			Binds: binds, LogConfig: logConfigJSON{Type: "json-file", Config: logCfg}, NetworkMode: c.Host.NetworkMode,
-			PortBindings: map[string]any{}, RestartPolicy: c.Host.RestartPolicy, AutoRemove: c.Host.AutoRemove,
+			PortBindings: portBindingsJSON(c.Host.PortBindings), PublishAllPorts: c.Host.PublishAllPorts, RestartPolicy: c.Host.RestartPolicy, AutoRemove: c.Host.AutoRemove,
 			CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, CgroupnsMode: cgroupns, Dns: nonNil(c.Host.DNS), DnsOptions: []string{},
 			DnsSearch: []string{}, ExtraHosts: c.Host.ExtraHosts, IpcMode: "private", Privileged: c.Host.Privileged,
 			ReadonlyRootfs: c.Host.ReadonlyRootfs, SecurityOpt: c.Host.SecurityOpt, Tmpfs: nonEmpty(c.Host.Tmpfs), ShmSize: 67108864,
@@ -282,7 +275,7 @@ func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
 			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, OnBuild: c.Config.OnBuild, Labels: nonNilMap(c.Config.Labels),
 			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout,
 		},
-		NetworkSettings: networkJSON{Ports: map[string]any{}, Networks: networks},
+		NetworkSettings: netTop,
 	}
 }
 
@@ -486,4 +479,62 @@ func toGeneric(v any) any {
 func isCgroup2() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
 	return err == nil
+}
+
+// inspectNetworks renders NetworkSettings as Docker does: one entry per
+// network; the top-level address fields only for the default bridge.
+func inspectNetworks(c *container.Container) (map[string]any, networkJSON) {
+	top := networkJSON{Ports: map[string]any{}}
+	if c.State.Running {
+		top.SandboxKey = c.NetworkSettings.SandboxKey
+		for k := range c.Config.ExposedPorts {
+			top.Ports[k] = nil
+		}
+		for k, v := range c.NetworkSettings.Ports {
+			top.Ports[k] = v
+		}
+	}
+	networks := map[string]any{}
+	entry := func(es *container.EndpointSettings) map[string]any {
+		var ipam any
+		if es != nil && es.IPAMConfig != nil {
+			ipam = es.IPAMConfig
+		}
+		if es == nil {
+			es = &container.EndpointSettings{}
+		}
+		var aliases any
+		if len(es.Aliases) > 0 || es.IPAddress != "" && c.Host.NetworkMode != "bridge" {
+			aliases = append(append([]string{}, es.Aliases...), trunc(c.ID, false))
+		}
+		return map[string]any{
+			"IPAMConfig": ipam, "Links": nil, "Aliases": aliases, "NetworkID": es.NetworkID, "EndpointID": es.EndpointID,
+			"Gateway": es.Gateway, "IPAddress": es.IPAddress, "IPPrefixLen": es.IPPrefixLen, "IPv6Gateway": "",
+			"GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": es.MacAddress, "DriverOpts": nil,
+		}
+	}
+	for name, es := range c.NetworkSettings.Networks {
+		if !c.State.Running && es != nil {
+			// The last endpoint is kept in the record; Docker shows a
+			// stopped container's network without address.
+			es = &container.EndpointSettings{IPAMConfig: es.IPAMConfig, Aliases: es.Aliases}
+		}
+		networks[name] = entry(es)
+		if name == "bridge" {
+			top.EndpointID, top.Gateway, top.IPAddress, top.IPPrefixLen, top.MacAddress = es.EndpointID, es.Gateway, es.IPAddress, es.IPPrefixLen, es.MacAddress
+		}
+	}
+	if len(networks) == 0 && c.Host.NetworkMode != "" {
+		networks[c.Host.NetworkMode] = entry(nil)
+	}
+	top.Networks = networks
+	return networks, top
+}
+
+func portBindingsJSON(b map[string][]container.PortBinding) map[string]any {
+	out := map[string]any{}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/engine"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 )
 
@@ -35,6 +36,9 @@ type createFlags struct {
 	healthRetries                                                                                  int
 	noHealthcheck                                                                                  bool
 	logOpts                                                                                        []string
+	publish, expose, networkAlias                                                                  []string
+	publishAll                                                                                     bool
+	ip                                                                                             string
 }
 
 func (f *createFlags) register(fs *pflag.FlagSet) {
@@ -48,8 +52,13 @@ func (f *createFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits")
 	fs.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
 	fs.StringVar(&f.cpus, "cpus", "", "Number of CPUs")
-	fs.StringVar(&f.network, "network", "none", "Connect a container to a network (none, host)")
-	fs.StringVar(&f.network, "net", "none", "Connect a container to a network")
+	fs.StringVar(&f.network, "network", "bridge", "Connect a container to a network (bridge, NAME, host, none, container:NAME|ID)")
+	fs.StringVar(&f.network, "net", "bridge", "Connect a container to a network")
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	fs.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
+	fs.StringArrayVar(&f.networkAlias, "network-alias", nil, "Add network-scoped alias for the container")
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
 	fs.Lookup("net").Hidden = true
 	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop the container")
 	fs.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
@@ -136,13 +145,20 @@ func (f *createFlags) options(fs *pflag.FlagSet, args []string) (engine.CreateOp
 	if err != nil {
 		return o, err
 	}
-	switch {
-	case f.network == "none" || f.network == "host":
-	case f.network == "bridge" || f.network == "default":
-		return o, fmt.Errorf("network %q: bridge networking is not available yet in this berth build (use --network none or host): %w", f.network, errdefs.ErrNotImplemented)
-	default:
-		return o, fmt.Errorf("network %s not found: %w", f.network, errdefs.ErrNotFound)
+	var bindings map[string][]container.PortBinding
+	for _, p := range f.publish {
+		reqs, err := network.ParsePortSpec(p)
+		if err != nil {
+			return o, err
+		}
+		if bindings == nil {
+			bindings = map[string][]container.PortBinding{}
+		}
+		for _, r := range reqs {
+			bindings[r.Key()] = append(bindings[r.Key()], container.PortBinding{HostIP: r.HostIP, HostPort: r.HostPortString()})
+		}
 	}
+	o.Network = engine.NetworkOptions{Aliases: f.networkAlias, IP: f.ip, Expose: f.expose}
 	for _, h := range f.addHost {
 		if !strings.Contains(h, ":") {
 			return o, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q: %w", h, h, errdefs.ErrInvalid)
@@ -172,6 +188,7 @@ func (f *createFlags) options(fs *pflag.FlagSet, args []string) (engine.CreateOp
 		LogMaxSize:     maxSize,
 		LogMaxFiles:    maxFiles,
 	}
+	o.Host.PortBindings, o.Host.PublishAllPorts = bindings, f.publishAll
 	for _, v := range f.volumes {
 		vol, err := opts.ParseVolume(v)
 		if err != nil {

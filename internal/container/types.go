@@ -38,6 +38,9 @@ type Container struct {
 	Snapshot string `json:"Snapshot"`
 	// Mounts are the volumes and bind mounts, resolved at create time.
 	Mounts []Mount `json:"Mounts"`
+	// NetworkSettings are the networks the container joins and its last
+	// endpoint (addresses, published ports), valid while it runs.
+	NetworkSettings NetworkSettings `json:"NetworkSettings"`
 	// Spec is the OCI runtime spec generated at create time (also written as
 	// containers/<id>/config.json so an external runtime can run the bundle).
 	Spec *specs.Spec `json:"-"`
@@ -71,6 +74,9 @@ type HostConfig struct {
 	PidsLimit      int64             `json:"PidsLimit"`
 	DNS            []string          `json:"Dns"`
 	ExtraHosts     []string          `json:"ExtraHosts"`
+	// PortBindings is -p as Docker records it: "80/tcp" → host sides.
+	PortBindings    map[string][]PortBinding `json:"PortBindings"`
+	PublishAllPorts bool                     `json:"PublishAllPorts"`
 	// LogConfig is Docker's: Type "json-file", Config {"max-size": "10m", "max-file": "3"}.
 	// It is what the record persists; LogMaxSize/LogMaxFiles are its parsed
 	// form, filled by the store on every read and folded back on every write.
@@ -83,6 +89,38 @@ type HostConfig struct {
 type LogConfig struct {
 	Type   string            `json:"Type"`
 	Config map[string]string `json:"Config"`
+}
+
+// PortBinding is one host side of a published port; HostPort may be a
+// range ("8000-8010") or "" (any free port).
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// NetworkSettings is Docker's: Networks by name (what was asked, plus the
+// live endpoint while running), Ports as actually published.
+type NetworkSettings struct {
+	Networks   map[string]*EndpointSettings `json:"Networks"`
+	Ports      map[string][]PortBinding     `json:"Ports"`
+	SandboxKey string                       `json:"SandboxKey"`
+}
+
+// EndpointSettings is one network of a container, Docker-shaped.
+type EndpointSettings struct {
+	IPAMConfig  *EndpointIPAMConfig `json:"IPAMConfig"`
+	Aliases     []string            `json:"Aliases"`
+	NetworkID   string              `json:"NetworkID"`
+	EndpointID  string              `json:"EndpointID"`
+	Gateway     string              `json:"Gateway"`
+	IPAddress   string              `json:"IPAddress"`
+	IPPrefixLen int                 `json:"IPPrefixLen"`
+	MacAddress  string              `json:"MacAddress"`
+}
+
+// EndpointIPAMConfig is --ip.
+type EndpointIPAMConfig struct {
+	IPv4Address string `json:"IPv4Address,omitempty"`
 }
 
 // RestartPolicy is Docker's: Name is "no", "always", "unless-stopped" or "on-failure".

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -427,17 +426,18 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 
 	mode := r.Network
 	netw, release, err := e.sandboxNetwork(ctx, s.id, mode)
-	if err != nil && mode == "bridge" && errors.Is(err, errdefs.ErrUnavailable) {
-		// TODO(merge): remove once the networking branch implements bridge.
-		netw, release, err = e.sandboxNetwork(ctx, s.id, "host")
-	}
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	hostname := s.id[:12]
 	netw.Hostname = hostname
-	hosts, err := hostsFile(netw.Mode, hostname, nil)
+	// No network manages a sandbox's hosts file: it names itself on loopback.
+	hostsMode := netw.Mode
+	if usesNetworks(hostsMode) {
+		hostsMode = "none"
+	}
+	hosts, err := hostsFile(hostsMode, hostname, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/spec"
@@ -30,6 +31,7 @@ type CreateOptions struct {
 	Host       container.HostConfig
 	Volumes    []opts.Volume
 	Tmpfs      []string
+	Network    NetworkOptions
 }
 
 // ConfigOptions are the flags that land in the Docker-shaped Config.
@@ -126,8 +128,21 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		cfg.Hostname = id[:12]
 	}
 	host := o.Host
-	if host.NetworkMode == "" {
-		host.NetworkMode = "none"
+	if host.NetworkMode, err = e.validateNetwork(&host, o.Network); err != nil {
+		return nil, err
+	}
+	// Docker records published and --expose ports as exposed.
+	for _, p := range o.Network.Expose {
+		start, end, proto, err := network.ParsePort(p)
+		if err != nil {
+			return nil, fmt.Errorf("invalid range format for --expose: %s: %w", p, errdefs.ErrInvalid)
+		}
+		for port := start; port <= end; port++ {
+			cfg.ExposedPorts = addExposed(cfg.ExposedPorts, fmt.Sprintf("%d/%s", port, proto))
+		}
+	}
+	for k := range host.PortBindings {
+		cfg.ExposedPorts = addExposed(cfg.ExposedPorts, k)
 	}
 	if host.RestartPolicy.Name == "" {
 		host.RestartPolicy.Name = "no"
@@ -156,6 +171,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	if c.Args == nil {
 		c.Args = []string{}
 	}
+	if usesNetworks(host.NetworkMode) {
+		es := &container.EndpointSettings{Aliases: o.Network.Aliases}
+		if o.Network.IP != "" {
+			es.IPAMConfig = &container.EndpointIPAMConfig{IPv4Address: o.Network.IP}
+		}
+		c.NetworkSettings.Networks = map[string]*container.EndpointSettings{host.NetworkMode: es}
+	}
 	if c.Mounts, err = e.resolveMounts(c, o.Volumes, cfg.Volumes); err != nil {
 		return nil, err
 	}
@@ -175,6 +197,21 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		return nil, err
 	}
 	return c, nil
+}
+
+func addExposed(m map[string]struct{}, k string) map[string]struct{} {
+	if m == nil {
+		m = map[string]struct{}{}
+	} else if _, ok := m[k]; !ok {
+		// The image config's map is shared with the image record: copy.
+		c := make(map[string]struct{}, len(m)+1)
+		for k := range m {
+			c[k] = struct{}{}
+		}
+		m = c
+	}
+	m[k] = struct{}{}
+	return m
 }
 
 // mergeHealth applies --health-* flags over the image's HEALTHCHECK as Docker does.
@@ -285,7 +322,9 @@ func hostsFile(networkMode, hostname string, extra []string) (string, error) {
 		}
 		hosts += ip + "\t" + name + "\n"
 	}
-	if networkMode != "host" {
+	// On a berth network the hostname resolves to the container's address
+	// (the network package writes that line at start), as in Docker.
+	if networkMode != "host" && !usesNetworks(networkMode) {
 		hosts += "127.0.1.1\t" + hostname + "\n"
 	}
 	return hosts, nil

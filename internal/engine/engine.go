@@ -9,6 +9,7 @@ import (
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/root"
 	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/snapshot"
@@ -31,10 +32,16 @@ type Engine struct {
 	Images     *image.Store
 	Containers *container.Store
 	Volumes    *volume.Store
+	Networks   *network.Manager
 	runtime    runtime.Runtime // in-process libcontainer, the default
 
 	externalMu sync.Mutex
 	external   map[string]runtime.Runtime
+
+	// attachments are the networks of containers this process owns: their
+	// published ports' sockets live here until teardown.
+	attachMu    sync.Mutex
+	attachments map[string]*network.Attachment
 
 	hostOnce sync.Once
 	hostInfo *spec.Host
@@ -72,6 +79,7 @@ func Open(r root.Root, exe string) (*Engine, error) {
 		return nil, err
 	}
 	e.Volumes = volume.New(r)
+	e.Networks = network.New(r)
 	e.runtime = runtime.New(r.RuntimeState())
 	return e, nil
 }

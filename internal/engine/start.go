@@ -158,7 +158,11 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 			}
 		}
 	}
-	s, err := e.generateSpec(c, rootfs)
+	sn, err := e.attachNetwork(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.generateSpec(c, rootfs, sn)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +192,7 @@ func classifyStartError(err error) error {
 	return err
 }
 
-func (e *Engine) generateSpec(c *container.Container, rootfs string) (*specs.Spec, error) {
+func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Network) (*specs.Spec, error) {
 	dir := e.Containers.Dir(c.ID)
 	o := spec.Options{
 		Rootfs:      rootfs,
@@ -211,7 +215,7 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string) (*specs.Spe
 			NanoCPUs:  c.Host.NanoCPUs,
 			PidsLimit: c.Host.PidsLimit,
 		},
-		Network: spec.Network{Mode: c.Host.NetworkMode, Hostname: c.Config.Hostname},
+		Network: sn,
 		Mounts: spec.Mounts{
 			ReadonlyRootfs: c.Host.ReadonlyRootfs,
 			Tmpfs:          c.Host.Tmpfs,
@@ -264,6 +268,7 @@ func (e *Engine) teardown(c *container.Container) {
 	e.rt(c).Delete(c.ID, true)
 	mount.Unmount(filepath.Join(bundle, "rootfs"))
 	os.RemoveAll(bundle)
+	e.detachNetwork(c)
 }
 
 var sigkill = unix.SIGKILL

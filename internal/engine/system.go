@@ -20,6 +20,7 @@ type PruneReport struct {
 	Containers []string
 	Images     []image.Deleted
 	Volumes    []string
+	Networks   []string
 	Reclaimed  int64
 }
 
@@ -54,6 +55,8 @@ func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneRepo
 		r.Reclaimed += int64(rep.SpaceReclaimed)
 	}
 	e.cleanStale()
+	e.repairNetwork()
+	r.Networks, _ = e.NetworkPrune()
 	return r, nil
 }
 
@@ -210,6 +213,8 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 	}
 	if repair {
 		problems = append(problems, e.cleanStale()...)
+		problems = append(problems, e.repairNetwork()...)
+		problems = append(problems, e.Networks.EnsureAll()...)
 	} else {
 		entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
 		for _, ent := range entries {

@@ -350,6 +350,9 @@ func (e *Env) checkLeaksAndRemove() {
 			_ = os.Remove(cgs[i])
 		}
 	}
+	// Bridges, nft table and iptables chains are named after the root and
+	// outlive it unless removed (network_test.go).
+	removeRootNetwork(e)
 	if err := os.RemoveAll(e.Root); err != nil {
 		t.Errorf("remove root %s: %v", e.Root, err)
 	}

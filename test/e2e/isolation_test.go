@@ -242,6 +242,12 @@ func isoParseProbe(t *testing.T, who, out string) *isoProbeReport {
 
 func isoBerthProbe(t *testing.T, e *Env, flags []string, ref string) *isoProbeReport {
 	t.Helper()
+	// The Docker peer runs without a bridge (scripts/dockerd.sh start), so
+	// its containers' default network has only lo; berth's default is its
+	// bridge. Compare like with like.
+	if !slices.Contains(flags, "--network") {
+		flags = append([]string{"--network", "none"}, flags...)
+	}
 	args := append(append([]string{"run", "--rm"}, flags...), ref, "/probe")
 	r := e.Run(args...)
 	if r.Code != 0 {
