@@ -1,0 +1,326 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/pgzip"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth/berth/internal/content"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/progress"
+)
+
+// PushOptions say how to push.
+type PushOptions struct {
+	Progress *progress.Writer // nil = silent
+}
+
+// PushResult is Docker's last push line: "<tag>: digest: <digest> size: <size>".
+type PushResult struct {
+	Tag    string
+	Digest digest.Digest
+	Size   int64
+}
+
+// pushLayer is one layer as it goes to the registry: a compressed blob in
+// the content store.
+type pushLayer struct {
+	c         *Client
+	digest    digest.Digest
+	diffID    digest.Digest
+	size      int64
+	mediaType types.MediaType
+	id        string // progress ID: the short DiffID, as Docker shows it
+	pw        *progress.Writer
+
+	mountFrom string // repository path a mount was offered from
+
+	mu     sync.Mutex
+	opened bool
+}
+
+func (l *pushLayer) Digest() (v1.Hash, error)            { return v1.NewHash(l.digest.String()) }
+func (l *pushLayer) DiffID() (v1.Hash, error)            { return v1.NewHash(l.diffID.String()) }
+func (l *pushLayer) Size() (int64, error)                { return l.size, nil }
+func (l *pushLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+
+// Compressed is called only when the registry lacks the blob (remote.Write
+// checks existence and tries a mount first), so it is where "Pushing" starts.
+func (l *pushLayer) Compressed() (io.ReadCloser, error) {
+	rd, err := l.c.cs.Open(l.digest)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.opened = true
+	l.mu.Unlock()
+	return &pushReader{Reader: l.pw.Reader(rd, l.id, "Pushing", 0, l.size), c: rd, l: l}, nil
+}
+
+type pushReader struct {
+	io.Reader
+	c io.Closer
+	l *pushLayer
+}
+
+func (r *pushReader) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err == io.EOF {
+		r.l.pw.Status(r.l.id, "Pushed")
+	}
+	return n, err
+}
+
+func (r *pushReader) Close() error { return r.c.Close() }
+
+// pushImage is the image as go-containerregistry's remote.Write sees it.
+type pushImage struct {
+	v1.Image
+	layers []v1.Layer
+}
+
+func (p *pushImage) Layers() ([]v1.Layer, error) { return p.layers, nil }
+
+type pushCore struct {
+	config    []byte
+	manifest  []byte
+	mediaType types.MediaType
+	byDigest  map[v1.Hash]*pushLayer
+}
+
+func (p *pushCore) RawConfigFile() ([]byte, error)      { return p.config, nil }
+func (p *pushCore) MediaType() (types.MediaType, error) { return p.mediaType, nil }
+func (p *pushCore) RawManifest() ([]byte, error)        { return p.manifest, nil }
+func (p *pushCore) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := p.byDigest[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("push: no layer %s: %w", h, errdefs.ErrNotFound)
+}
+
+// Push uploads the local image named (tagged or canonical) to its
+// registry. Local (uncompressed) layers are gzip-compressed in parallel,
+// once: the compressed blob stays in the content store and a second push
+// reuses it. Blobs the registry has are skipped, blobs another repository
+// of the same registry is known to hold are mounted.
+func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions) (*PushResult, error) {
+	shown := reference.FamiliarString(named)
+	img, err := c.images.Get(named.String())
+	if err != nil {
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s: %w", reference.FamiliarName(named), errdefs.ErrNotFound)
+	}
+	lease, err := c.images.NewLease()
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
+	pw := o.Progress
+
+	ep := endpoint{host: reference.Domain(named)}
+	repo, err := c.repoOn(ep, named)
+	if err != nil {
+		return nil, err
+	}
+	cfgJSON, err := c.cs.ReadBlob(img.Digest())
+	if err != nil {
+		return nil, fmt.Errorf("push %s: image config: %w", shown, err)
+	}
+	st := c.readState()
+	layers := make([]*pushLayer, len(img.Layers))
+	asIs := true
+	for i, desc := range img.Layers {
+		diffID := digest.Digest(img.Config.RootFS.DiffIDs[i].String())
+		l := &pushLayer{c: c, diffID: diffID, id: image.ShortID(diffID.String()), pw: pw}
+		layers[i] = l
+		pw.Status(l.id, "Preparing")
+		if desc.MediaType != ocispec.MediaTypeImageLayer && desc.MediaType != string(types.DockerUncompressedLayer) && c.cs.Exists(desc.Digest) {
+			l.digest, l.size, l.mediaType = desc.Digest, desc.Size, types.MediaType(desc.MediaType)
+			continue
+		}
+		asIs = false
+		if ref, ok := st.Gzip[diffID]; ok && c.cs.Exists(ref.Digest) {
+			if err := lease.Add(ref.Digest); err == nil && c.cs.Exists(ref.Digest) {
+				l.digest, l.size, l.mediaType = ref.Digest, ref.Size, types.DockerLayer
+				continue
+			}
+		}
+		if err := c.compress(ctx, lease, l, desc.Digest); err != nil {
+			return nil, fmt.Errorf("push %s: layer %s: %w", shown, diffID, err)
+		}
+	}
+
+	var manifest []byte
+	var mt types.MediaType
+	if raw, err := c.cs.ReadBlob(img.ManifestDigest); err == nil && asIs {
+		// A pulled image goes back exactly as it came (same digest).
+		manifest = raw
+		var probe struct {
+			MediaType string `json:"mediaType"`
+		}
+		json.Unmarshal(raw, &probe)
+		mt = types.MediaType(probe.MediaType)
+		if mt == "" {
+			mt = types.OCIManifestSchema1
+		}
+	} else {
+		// Docker's own push format: schema 2 with gzip layers.
+		m := v1.Manifest{
+			SchemaVersion: 2,
+			MediaType:     types.DockerManifestSchema2,
+			Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(cfgJSON)), Digest: mustHash(img.Digest())},
+		}
+		for _, l := range layers {
+			m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: mustHash(l.digest)})
+		}
+		if manifest, err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+		mt = types.DockerManifestSchema2
+	}
+
+	core := &pushCore{config: cfgJSON, manifest: manifest, mediaType: mt, byDigest: map[v1.Hash]*pushLayer{}}
+	base, err := partial.CompressedToImage(core)
+	if err != nil {
+		return nil, err
+	}
+	pimg := &pushImage{Image: base}
+	target := repo.String()
+	for _, l := range layers {
+		h := mustHash(l.digest)
+		core.byDigest[h] = l
+		vl, err := partial.CompressedToLayer(l)
+		if err != nil {
+			return nil, err
+		}
+		if src := mountSource(st.Sources[l.digest], repo, target); src != "" {
+			if srcRepo, err := name.NewRepository(src, name.Insecure); err == nil {
+				vl = &remote.MountableLayer{Layer: vl, Reference: srcRepo.Digest(l.digest.String())}
+				l.mountFrom = srcRepo.RepositoryStr()
+			}
+		}
+		pimg.layers = append(pimg.layers, vl)
+	}
+
+	var ref name.Reference = repo.Tag("latest")
+	tag := "latest"
+	if cn, ok := named.(reference.Canonical); ok {
+		ref, tag = repo.Digest(cn.Digest().String()), cn.Digest().String()
+	} else if t, ok := named.(reference.Tagged); ok {
+		ref, tag = repo.Tag(t.Tag()), t.Tag()
+	}
+	err = remote.Write(ref, pimg,
+		remote.WithTransport(c.base), remote.WithAuthFromKeychain(c.keychain),
+		remote.WithContext(ctx), remote.WithJobs(c.jobs))
+	if err != nil {
+		if isUnauthorized(err) {
+			return nil, fmt.Errorf("push %s: %v: %w", shown, err, errdefs.ErrInvalid)
+		}
+		return nil, fmt.Errorf("push %s: %w: %w", shown, err, errdefs.ErrUnavailable)
+	}
+	var blobs []digest.Digest
+	for _, l := range layers {
+		l.mu.Lock()
+		opened := l.opened
+		l.mu.Unlock()
+		if !opened {
+			if l.mountFrom != "" {
+				pw.Status(l.id, "Mounted from "+l.mountFrom)
+			} else {
+				pw.Status(l.id, "Layer already exists")
+			}
+		}
+		blobs = append(blobs, l.digest)
+	}
+	c.rememberSources(target, blobs)
+	md := digest.FromBytes(manifest)
+	return &PushResult{Tag: tag, Digest: md, Size: int64(len(manifest))}, nil
+}
+
+// mountSource picks a repository of target's registry other than target
+// that is known to hold a blob.
+func mountSource(sources []string, repo name.Repository, target string) string {
+	for _, s := range sources {
+		if s != target && strings.HasPrefix(s, repo.RegistryStr()+"/") {
+			return s
+		}
+	}
+	return ""
+}
+
+func mustHash(d digest.Digest) v1.Hash {
+	h, _ := v1.NewHash(d.String())
+	return h
+}
+
+// compress gzips the uncompressed layer blob src with parallel gzip into
+// the content store and records it in the push cache.
+func (c *Client) compress(ctx context.Context, lease *image.Lease, l *pushLayer, src digest.Digest) error {
+	rd, err := c.cs.Open(src)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	w, err := c.cs.Writer("push-gzip-" + src.String())
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := w.Truncate(0); err != nil {
+		return err
+	}
+	zw, err := pgzip.NewWriterLevel(w, pgzip.DefaultCompression)
+	if err != nil {
+		return err
+	}
+	// 1 MiB blocks, one per core and a few in flight: pgzip's default
+	// (250 KB × GOMAXPROCS) leaves cores idle on big layers.
+	zw.SetConcurrency(1<<20, 4)
+	if _, err := io.Copy(zw, &ctxReader{ctx: ctx, r: rd}); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	d, size := w.Digest(), w.Offset()
+	if err := lease.Add(d); err != nil {
+		return err
+	}
+	if err := w.Commit(size, d); err != nil && !errors.Is(err, content.ErrAlreadyExists) {
+		return err
+	}
+	l.digest, l.size, l.mediaType = d, size, types.DockerLayer
+	return c.updateState(func(s *state) {
+		if s.Gzip == nil {
+			s.Gzip = map[digest.Digest]blobRef{}
+		}
+		s.Gzip[l.diffID] = blobRef{Digest: d, Size: size}
+	})
+}
+
+// ctxReader stops a long local copy when ctx is cancelled (Ctrl-C).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r *ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
