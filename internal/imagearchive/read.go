@@ -63,14 +63,28 @@ func readArchive(ctx context.Context, cs *content.Store, r io.Reader) (*contents
 		return c, fmt.Errorf("load: %w", err)
 	}
 	defer dec.Close()
-	tr := tar.NewReader(ctxReader{ctx, dec})
+	cr := &countReader{r: ctxReader{ctx, dec}}
+	tr := tar.NewReader(cr)
+	var lastEnd int64 // where the last entry's data ends in the stream
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// archive/tar takes an end of data right after an entry for
+			// the end of the archive; a complete one has zero blocks
+			// there.
+			if n > 0 && cr.n <= lastEnd {
+				return c, invalid("truncated (no end-of-archive marker)")
+			}
 			break
 		}
 		if err != nil {
 			return c, readError(err)
+		}
+		lastEnd = cr.n
+		switch hdr.Typeflag {
+		case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
+		default:
+			lastEnd += (hdr.Size + 511) &^ 511
 		}
 		if n >= maxEntries {
 			return c, invalid("more than %d entries", maxEntries)
@@ -242,4 +256,16 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
