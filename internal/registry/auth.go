@@ -80,9 +80,10 @@ func (c *Client) Login(ctx context.Context, o LoginOptions) (key string, plain b
 	if err != nil {
 		return key, false, loginError(host, err)
 	}
+	err = transport.CheckError(resp, http.StatusOK)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+	if err != nil {
 		return key, false, loginError(host, err)
 	}
 

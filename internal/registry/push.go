@@ -255,6 +255,11 @@ func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions)
 // that is known to hold a blob.
 func mountSource(sources []string, repo name.Repository, target string) string {
 	for _, s := range sources {
+		if s == target {
+			return "" // already there (as far as we know): no mount to offer
+		}
+	}
+	for _, s := range sources {
 		if s != target && strings.HasPrefix(s, repo.RegistryStr()+"/") {
 			return s
 		}
