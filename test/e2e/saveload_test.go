@@ -2,7 +2,8 @@ package e2e
 
 // save / load / export / import, against the real consumers: Docker 20.10
 // (a private dockerd started by the test through scripts/dockerd.sh, which
-// fails the test loudly if it cannot start) and skopeo.
+// fails the test loudly if it cannot start), the containerd that dockerd
+// runs (through ctr) and skopeo.
 
 import (
 	"archive/tar"
@@ -82,6 +83,35 @@ func TestSaveLoadDocker(t *testing.T) {
 	}
 	if got := d.mustRun(t, "run", "--rm", "--network", "none", ref, "readlink", "/srv/link"); got != "hello\n" {
 		t.Errorf("symlink in berth's layer, as docker sees it: %q", got)
+	}
+
+	// containerd (the one this dockerd runs) imports the same archive with
+	// the same names and manifests, and its export loads back in berth.
+	ctrSock := filepath.Join(d.dir, "exec", "containerd", "containerd.sock")
+	ctr := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("ctr", append([]string{"--address", ctrSock, "--namespace", "berth-e2e"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	ctr("images", "import", archive)
+	if got := ctr("images", "ls", "-q"); !strings.Contains(got, "docker.io/saved/two:v1") || !strings.Contains(got, "127.0.0.1:5000/team/two:latest") {
+		t.Errorf("containerd import of berth's archive lists:\n%s", got)
+	}
+	if got := ctr("images", "check"); strings.Count(got, "complete") < 2 {
+		t.Errorf("containerd images check:\n%s", got)
+	}
+	ctrTar := filepath.Join(dir, "ctr.tar")
+	ctr("images", "export", ctrTar, "docker.io/saved/two:v1")
+	c := newEnv(t)
+	if r := c.MustRun("load", "-i", ctrTar); r.Stdout != "Loaded image: saved/two:v1\n" {
+		t.Errorf("berth load of containerd's export printed %q", r.Stdout)
+	}
+	if got := imageID(t, c, ref); got != id {
+		t.Errorf("berth → containerd → berth changed the image ID: %s, want %s", got, id)
 	}
 
 	// docker save (old format) → berth load, into an empty root, from a
