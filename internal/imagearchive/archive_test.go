@@ -7,8 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -21,7 +19,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/internal/content"
-	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/root"
 	"github.com/berth/berth/internal/snapshot"
@@ -467,7 +464,76 @@ func TestLoadHostile(t *testing.T) {
 	// And the good one loads, so the failures above are the hostility.
 	s := newStore(t)
 	load(t, s, good)
-	_ = errdefs.ErrInvalid
-	_ = io.EOF
-	_ = os.Stderr
+}
+
+// pulled stores an image as a pull does: Docker schema 2 manifest, gzip
+// layer, through the ingest API.
+func pulled(t *testing.T, s *image.Store, layer []byte, ref string) *image.Image {
+	t.Helper()
+	ctx := context.Background()
+	lease, err := s.NewLease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	z := gz(t, layer)
+	cfg := configFor(layer)
+	man := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",` +
+		`"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"` + digest.FromBytes(cfg).String() + `","size":` + fmt.Sprint(len(cfg)) + `},` +
+		`"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"` + digest.FromBytes(z).String() + `","size":` + fmt.Sprint(len(z)) + `}]}`)
+	for _, b := range [][]byte{man, cfg, z} {
+		if err := s.IngestBlob(ctx, lease, ocispec.Descriptor{Digest: digest.FromBytes(b), Size: int64(len(b))}, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Unpack(ctx, lease, "", ocispec.Descriptor{Digest: digest.FromBytes(z), Size: int64(len(z))}, digest.FromBytes(layer)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Register(ctx, image.RegisterOptions{ManifestDigest: digest.FromBytes(man), Refs: []string{ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestSaveLoadPulledAndEmpty: a pulled image (Docker media types, gzip
+// layer) keeps its manifest digest through save and load; an image
+// without layers round-trips too.
+func TestSaveLoadPulledAndEmpty(t *testing.T) {
+	a := newStore(t)
+	p := pulled(t, a, layerTar(t, "pulled"), "registry.example/p:1")
+	empty, err := a.Commit(context.Background(), image.CommitOptions{Ref: "empty:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := save(t, a, saveArg{p, []string{"registry.example/p:1"}}, saveArg{empty, []string{"empty:1"}})
+	var idx ocispec.Index
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == "index.json" {
+			json.NewDecoder(tr).Decode(&idx)
+			break
+		}
+	}
+	if len(idx.Manifests) != 2 || idx.Manifests[0].MediaType != "application/vnd.docker.distribution.manifest.v2+json" || idx.Manifests[0].Digest != p.ManifestDigest {
+		t.Fatalf("index.json %+v", idx)
+	}
+	b := newStore(t)
+	load(t, b, data)
+	for _, img := range []*image.Image{p, empty} {
+		got, err := b.Get(img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ManifestDigest != img.ManifestDigest || !reflect.DeepEqual(got.RepoTags, img.RepoTags) {
+			t.Fatalf("loaded %s: manifest %s tags %v, want %s %v", img.ShortID(), got.ManifestDigest, got.RepoTags, img.ManifestDigest, img.RepoTags)
+		}
+	}
+	if problems, err := b.Check(false); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
 }
