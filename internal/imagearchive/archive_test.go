@@ -418,11 +418,31 @@ func TestLoadHostile(t *testing.T) {
 	oci := ociLayout(t, [][]byte{l1}, "x.io/h:1", nil)
 	// An OCI layout whose layer blob's bytes are not its name's.
 	ociBad := bytes.Replace(oci, gz(t, l1)[20:40], bytes.Repeat([]byte{0}, 20), 1)
-	// A PAX header far larger than any sane archive has.
-	var huge bytes.Buffer
-	tw := tar.NewWriter(&huge)
-	tw.WriteHeader(&tar.Header{Name: "manifest.json", Typeflag: tar.TypeReg, PAXRecords: map[string]string{"comment": strings.Repeat("x", 2<<20)}})
+	// A PAX header far larger than any sane archive has (archive/tar's
+	// writer refuses to make one: patch a file entry into one).
+	var hb bytes.Buffer
+	tw := tar.NewWriter(&hb)
+	rec := "comment=" + strings.Repeat("x", 2<<20) + "\n"
+	rec = fmt.Sprintf("%d %s", len(rec)+8, rec)
+	tw.WriteHeader(&tar.Header{Name: "pax", Typeflag: tar.TypeReg, Size: int64(len(rec)), Mode: 0o644})
+	tw.Write([]byte(rec))
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Typeflag: tar.TypeReg, Size: 2, Mode: 0o644})
+	tw.Write([]byte("[]"))
 	tw.Close()
+	huge := hb.Bytes()
+	huge[156] = tar.TypeXHeader
+	copy(huge[148:156], "        ")
+	var sum int
+	for _, b := range huge[:512] {
+		sum += int(b)
+	}
+	copy(huge[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	// A file that claims 8 GiB and stops after a few bytes.
+	var big bytes.Buffer
+	tw = tar.NewWriter(&big)
+	tw.WriteHeader(&tar.Header{Name: "blobs/sha256/big", Typeflag: tar.TypeReg, Size: 8 << 30, Mode: 0o644})
+	tw.Write(bytes.Repeat([]byte("y"), 100000))
+	tw.Flush()
 
 	for _, tc := range []struct {
 		name string
@@ -441,7 +461,8 @@ func TestLoadHostile(t *testing.T) {
 		{"truncated gzip", gz(t, good)[:300], "truncated"},
 		{"not an archive", []byte("hello, this is not a tar file at all, but it is long enough to have a header maybe............" + strings.Repeat(".", 600)), "invalid"},
 		{"empty", nil, "neither manifest.json"},
-		{"huge header", huge.Bytes(), "invalid archive"},
+		{"huge header", huge, "header"},
+		{"huge file size", big.Bytes(), "truncated in blobs/sha256/big"},
 		{"layer count mismatch", mkTar(t, []ent{{name: cfgName, body: cfg}, {name: "manifest.json", body: manifest()}}), "lists 0 layers, its config 1"},
 		{"diff ID mismatch", mkTar(t, []ent{{name: cfgName, body: cfg}, {name: "l.tar", body: layerTar(t, "other")},
 			{name: "manifest.json", body: manifest("l.tar")}}), "diff ID"},
@@ -455,6 +476,7 @@ func TestLoadHostile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			_, err := Load(context.Background(), s, bytes.NewReader(tc.data))
+			t.Logf("error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Load = %v, want an error containing %q", err, tc.want)
 			}
