@@ -259,7 +259,56 @@ func (s *Store) FetchLayer(ctx context.Context, lease *Lease, parentChain digest
 		return "", fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	defer rc.Close()
+	if err := s.streamLayer(ctx, w, parentChain, desc, diffID, rc); err != nil {
+		return "", err
+	}
+	return chainID, nil
+}
 
+// IngestLayer is FetchLayer for a stream that can be read only once and
+// not resumed (a layer inside an archive being loaded): r goes at the same
+// time into a content ingest and, decompressed, into the snapshot on
+// parentChain. Existing blob and snapshot are reused as in FetchLayer (r
+// is then read only as far as needed, possibly not at all). On any error
+// nothing of r is kept: the ingest is dropped, and a snapshot unpacked
+// from bad bytes is left unreferenced for GC.
+func (s *Store) IngestLayer(ctx context.Context, lease *Lease, parentChain digest.Digest, desc ocispec.Descriptor, diffID digest.Digest, r io.Reader) (digest.Digest, error) {
+	if err := checkDesc(lease, desc); err != nil {
+		return "", err
+	}
+	if err := diffID.Validate(); err != nil {
+		return "", fmt.Errorf("layer %s: diff ID %q: %v: %w", desc.Digest, diffID, err, errdefs.ErrInvalid)
+	}
+	chainID := chainOf(parentChain, diffID)
+	if err := lease.Add(desc.Digest, chainID); err != nil {
+		return "", err
+	}
+	_, statErr := s.snaps.Stat(chainID)
+	if statErr != nil && !errdefs.IsNotFound(statErr) {
+		return "", statErr
+	}
+	if statErr == nil || s.cs.Exists(desc.Digest) {
+		if err := s.IngestBlob(ctx, lease, desc, r); err != nil {
+			return "", err
+		}
+		return s.Unpack(ctx, lease, parentChain, desc, diffID)
+	}
+	w, err := s.cs.Writer(randomRef("ingest"))
+	if err != nil {
+		return "", err
+	}
+	defer w.Abort()
+	if err := s.streamLayer(ctx, w, parentChain, desc, diffID, r); err != nil {
+		return "", err
+	}
+	return chainID, nil
+}
+
+// streamLayer tees r (desc.Size bytes at most) into ingest w and,
+// decompressed, into a snapshot on parentChain, then commits w if the
+// blob's size and digest and the snapshot's DiffID are right. On a
+// transfer error w is left as it is (the caller keeps or drops it).
+func (s *Store) streamLayer(ctx context.Context, w *content.Writer, parentChain digest.Digest, desc ocispec.Descriptor, diffID digest.Digest, r io.Reader) error {
 	pr, pw := io.Pipe()
 	type applied struct {
 		diffID digest.Digest
@@ -284,31 +333,31 @@ func (s *Store) FetchLayer(ctx context.Context, lease *Lease, parentChain digest
 		pr.CloseWithError(err)
 		done <- res
 	}()
-	copyErr, writeErr := teeStream(io.LimitReader(ctxReader{ctx, rc}, desc.Size), pw, w)
+	copyErr, writeErr := teeStream(io.LimitReader(ctxReader{ctx, r}, desc.Size), pw, w)
 	pw.CloseWithError(copyErr)
 	res := <-done
 	switch {
 	case res.err != nil && copyErr != nil && errors.Is(copyErr, res.err):
 		// The copy stopped because unpacking failed.
-		return "", fmt.Errorf("unpack layer %s: %w", desc.Digest, res.err)
+		return fmt.Errorf("unpack layer %s: %w", desc.Digest, res.err)
 	case copyErr != nil:
-		return "", fmt.Errorf("blob %s: %w", desc.Digest, copyErr)
+		return fmt.Errorf("blob %s: %w", desc.Digest, copyErr)
 	case writeErr != nil:
-		return "", fmt.Errorf("blob %s: %w", desc.Digest, writeErr)
+		return fmt.Errorf("blob %s: %w", desc.Digest, writeErr)
 	case w.Offset() < desc.Size:
-		return "", fmt.Errorf("blob %s: transfer ended after %d of %d bytes: %w", desc.Digest, w.Offset(), desc.Size, io.ErrUnexpectedEOF)
+		return fmt.Errorf("blob %s: transfer ended after %d of %d bytes: %w", desc.Digest, w.Offset(), desc.Size, io.ErrUnexpectedEOF)
 	}
 	if res.err != nil {
-		return "", fmt.Errorf("unpack layer %s: %w", desc.Digest, res.err)
+		return fmt.Errorf("unpack layer %s: %w", desc.Digest, res.err)
 	}
 	if err := commitBlob(w, desc); err != nil {
 		w.Abort()
-		return "", err
+		return err
 	}
 	if res.diffID != diffID {
-		return "", diffIDMismatch(desc.Digest, res.diffID, diffID)
+		return diffIDMismatch(desc.Digest, res.diffID, diffID)
 	}
-	return chainID, nil
+	return nil
 }
 
 func diffIDMismatch(blob, got, want digest.Digest) error {

@@ -305,3 +305,39 @@ func checkLayersConsistent(t *testing.T, img v1.Image) {
 		}
 	}
 }
+
+// TestIngestLayer: one read of a stream gives blob and snapshot; a bad or
+// cut stream leaves no ingest and no visible blob.
+func TestIngestLayer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	lease, _ := e.is.NewLease()
+	defer lease.Release()
+	layer := smallTar(t, "x", "stream once")
+	gz := gzipped(t, layer)
+	d := descOf(ocispec.MediaTypeImageLayerGzip, gz)
+	if _, err := e.is.IngestLayer(ctx, lease, "", d, digest.FromBytes(layer), bytes.NewReader(gz[:len(gz)/2])); err == nil {
+		t.Fatal("cut stream accepted")
+	}
+	if e.cs.Exists(d.Digest) {
+		t.Fatal("cut stream's blob visible")
+	}
+	if ing, _ := e.cs.ListIngests(); len(ing) != 0 {
+		t.Fatalf("leftover ingests %v", ing)
+	}
+	if _, err := e.is.IngestLayer(ctx, lease, "", d, digest.FromString("wrong"), bytes.NewReader(gz)); err == nil || !strings.Contains(err.Error(), "diff ID") {
+		t.Fatalf("wrong diff ID: %v", err)
+	}
+	// (The blob itself was right: it is kept; the config was wrong.)
+	chain, err := e.is.IngestLayer(ctx, lease, "", d, digest.FromBytes(layer), bytes.NewReader(gz))
+	if err != nil || chain != digest.FromBytes(layer) {
+		t.Fatalf("IngestLayer = %s, %v", chain, err)
+	}
+	if err := e.cs.Verify(d.Digest); err != nil {
+		t.Fatal(err)
+	}
+	// Both exist now: the stream is not read.
+	if _, err := e.is.IngestLayer(ctx, lease, "", d, digest.FromBytes(layer), iotestErr{}); err != nil {
+		t.Fatal(err)
+	}
+}
