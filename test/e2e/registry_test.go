@@ -99,6 +99,27 @@ func TestRegistryShareFlow(t *testing.T) {
 		t.Errorf("pull -q printed %q", r.Stdout)
 	}
 
+	// On a terminal: Docker's per-layer lines, redrawn in place.
+	e.MustRun("rmi", ref)
+	pt := e.RunPTY("", "pull", ref)
+	if pt.Code != 0 || !strings.Contains(pt.Output, "Pull complete") || !strings.Contains(pt.Output, "\x1b[") {
+		t.Errorf("pull on a terminal (code %d):\n%q", pt.Code, pt.Output)
+	}
+	// -a: every tag of a repository, both ways.
+	tags := reg.Addr + "/username/many"
+	e.MustRun("tag", ref, tags+":a")
+	e.MustRun("tag", ref, tags+":b")
+	r = e.MustRun("push", "-a", tags)
+	if strings.Count(r.Stdout, ": digest: sha256:") != 2 {
+		t.Errorf("push -a:\n%s", r.Stdout)
+	}
+	e.MustRun("rmi", tags+":a", tags+":b")
+	r = e.MustRun("pull", "-a", tags)
+	if !strings.Contains(r.Stdout, tags+":a") || !strings.Contains(r.Stdout, tags+":b") {
+		t.Errorf("pull -a:\n%s", r.Stdout)
+	}
+	e.MustRun("rmi", tags+":a", tags+":b")
+
 	r = e.MustRun("logout", reg.Addr)
 	if strings.TrimSpace(r.Stdout) != "Removing login credentials for "+reg.Addr {
 		t.Fatalf("logout:\n%s", r)
