@@ -65,7 +65,13 @@ type layerPlan struct {
 // committed, and every layer of every image is unpacked (checking its
 // DiffID) before the first image is registered.
 func Load(ctx context.Context, s *image.Store, r io.Reader) ([]Loaded, error) {
-	c, err := readArchive(ctx, s.Content(), r)
+	lease, err := s.NewLease()
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
+	st := &streamer{ctx: ctx, s: s, lease: lease}
+	c, err := readArchive(ctx, s.Content(), r, st.layer)
 	defer c.close()
 	if err != nil {
 		return nil, err
@@ -74,11 +80,6 @@ func Load(ctx context.Context, s *image.Store, r io.Reader) ([]Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	lease, err := s.NewLease()
-	if err != nil {
-		return nil, err
-	}
-	defer lease.Release()
 	staged := make([]digest.Digest, len(plans))
 	for i, p := range plans {
 		if staged[i], err = stage(ctx, s, lease, p); err != nil {
@@ -482,6 +483,9 @@ func register(ctx context.Context, s *image.Store, md digest.Digest, p plan) (Lo
 // commitFile makes an archive file a blob of the content store.
 func commitFile(ctx context.Context, s *image.Store, lease *image.Lease, f *file) error {
 	desc := ocispec.Descriptor{Digest: f.digest, Size: f.size}
+	if f.streamed {
+		return lease.Add(f.digest)
+	}
 	if f.w == nil {
 		return s.IngestBlob(ctx, lease, desc, f.reader())
 	}
@@ -504,7 +508,21 @@ func commitFile(ctx context.Context, s *image.Store, lease *image.Lease, f *file
 // decompressed, the blob then being the layer tar itself.
 func synthLayer(ctx context.Context, cs *content.Store, lease *image.Lease, lp *layerPlan) (ocispec.Descriptor, error) {
 	d := ocispec.Descriptor{Digest: lp.f.digest, Size: lp.f.size}
-	switch archive.DetectCompression(lp.f.head) {
+	head := lp.f.head
+	if len(head) == 0 && lp.f.size > 0 {
+		// Streamed without being read (its blob existed): sniff the blob.
+		rd, err := cs.Open(lp.f.digest)
+		if err != nil {
+			return d, err
+		}
+		head = make([]byte, min(lp.f.size, headLen))
+		_, err = io.ReadFull(rd, head)
+		rd.Close()
+		if err != nil {
+			return d, fmt.Errorf("load: %s: %w", lp.f.name, err)
+		}
+	}
+	switch archive.DetectCompression(head) {
 	case archive.Uncompressed:
 		d.MediaType = ocispec.MediaTypeImageLayer
 		return d, nil
@@ -539,3 +557,84 @@ func synthLayer(ctx context.Context, cs *content.Store, lease *image.Lease, lp *
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// streamer unpacks layer blobs while the archive is read, when the
+// archive says what they are before they come (manifest.json and the
+// image config ahead of the blobs, as berth's save writes them): each such
+// layer is read once, into its blob and its snapshot at the same time,
+// instead of being spooled and unpacked afterwards. Any other file is
+// left to the spooling path. What it stores is on the load's lease and
+// goes to GC if the load fails.
+type streamer struct {
+	ctx      context.Context
+	s        *image.Store
+	lease    *image.Lease
+	manifest tarball.Manifest
+	parsed   *file // the manifest.json file st.manifest was parsed from
+}
+
+func (st *streamer) layer(c *contents, name string, size int64, r io.Reader) (*file, error) {
+	alg, hexPart, ok := strings.Cut(strings.TrimPrefix(name, "blobs/"), "/")
+	if !strings.HasPrefix(name, "blobs/") || !ok || alg != string(digest.SHA256) {
+		return nil, nil
+	}
+	d := digest.NewDigestFromEncoded(digest.SHA256, hexPart)
+	if d.Validate() != nil {
+		return nil, nil
+	}
+	parent, diffID, ok := st.expect(c, name)
+	if !ok {
+		return nil, nil
+	}
+	if parent != "" {
+		if _, err := st.s.Snapshots().Stat(parent); err != nil {
+			return nil, nil // not unpacked (yet): spool, unpack later
+		}
+	}
+	h := &headWriter{}
+	if _, err := st.s.IngestLayer(st.ctx, st.lease, parent, ocispec.Descriptor{Digest: d, Size: size}, diffID, io.TeeReader(r, h)); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, invalid("truncated in %s", name)
+		}
+		return nil, fmt.Errorf("load: %s: %w", name, err)
+	}
+	return &file{name: name, digest: d, size: size, head: h.b, streamed: true}, nil
+}
+
+// expect finds the file name among manifest.json's layers and returns its
+// parent chain and DiffID, if the manifest and that image's config have
+// been read already.
+func (st *streamer) expect(c *contents, name string) (parent, diffID digest.Digest, ok bool) {
+	mf := c.files["manifest.json"]
+	if mf == nil || mf.data == nil {
+		return "", "", false
+	}
+	if st.parsed != mf {
+		st.manifest = nil
+		if json.Unmarshal(mf.data, &st.manifest) != nil {
+			st.manifest = nil
+		}
+		st.parsed = mf
+	}
+	for _, d := range st.manifest {
+		for j, lp := range d.Layers {
+			if clean, err := cleanName(lp); err != nil || clean != name {
+				continue
+			}
+			cf, err := c.lookup(d.Config, "")
+			if err != nil || cf.data == nil {
+				continue
+			}
+			diffIDs, err := parseConfig(cf.data, "")
+			if err != nil || len(diffIDs) != len(d.Layers) {
+				continue
+			}
+			chains := image.ChainIDs(diffIDs[:j+1])
+			if j > 0 {
+				parent = chains[j-1]
+			}
+			return parent, diffIDs[j], true
+		}
+	}
+	return "", "", false
+}

@@ -40,7 +40,13 @@ type file struct {
 	link   string // a symlink's or hardlink's target (archive path)
 
 	committed bool // w committed to the content store (once)
+	streamed  bool // stored (blob and snapshot) while the archive was read
 }
+
+// streamFunc may take a large file as it is read (a layer whose place in
+// an image is already known) instead of spooling it; it returns nil when
+// it does not.
+type streamFunc func(c *contents, name string, size int64, r io.Reader) (*file, error)
 
 // contents is a whole archive read once.
 type contents struct {
@@ -56,7 +62,7 @@ func invalid(format string, a ...any) error {
 // readArchive reads every entry of the (possibly compressed) tar stream r.
 // Large files stream into ingests of cs; the caller must release them with
 // close (which aborts every ingest not committed).
-func readArchive(ctx context.Context, cs *content.Store, r io.Reader) (*contents, error) {
+func readArchive(ctx context.Context, cs *content.Store, r io.Reader, stream streamFunc) (*contents, error) {
 	c := &contents{files: map[string]*file{}}
 	dec, err := archive.Decompress(r)
 	if err != nil {
@@ -99,7 +105,7 @@ func readArchive(ctx context.Context, cs *content.Store, r io.Reader) (*contents
 		var f *file
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
-			if f, err = c.readFile(cs, name, hdr.Size, tr); err != nil {
+			if f, err = c.readFile(cs, name, hdr.Size, tr, stream); err != nil {
 				return c, err
 			}
 		case tar.TypeSymlink:
@@ -159,7 +165,7 @@ func cleanName(name string) (string, error) {
 	return clean, nil
 }
 
-func (c *contents) readFile(cs *content.Store, name string, size int64, r io.Reader) (*file, error) {
+func (c *contents) readFile(cs *content.Store, name string, size int64, r io.Reader, stream streamFunc) (*file, error) {
 	f := &file{name: name, size: size}
 	if size <= smallFile && c.mem+size <= memBudget {
 		buf := make([]byte, size)
@@ -170,6 +176,11 @@ func (c *contents) readFile(cs *content.Store, name string, size int64, r io.Rea
 		f.head = buf[:min(len(buf), headLen)]
 		c.mem += size
 		return f, nil
+	}
+	if stream != nil {
+		if f, err := stream(c, name, size, r); f != nil || err != nil {
+			return f, err
+		}
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
@@ -223,7 +234,7 @@ func (c *contents) lookup(name, what string) (*file, error) {
 
 // bytes returns a file's content, which must be in memory (metadata).
 func (f *file) bytes(what string) ([]byte, error) {
-	if f.w != nil {
+	if f.w != nil || f.streamed {
 		return nil, invalid("%s %s is too large (%d bytes)", what, f.name, f.size)
 	}
 	return f.data, nil

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/distribution/reference"
@@ -51,7 +50,13 @@ type blobSource struct {
 // mismatch (a corrupt store) fails the save.
 func Save(ctx context.Context, w io.Writer, entries []SaveEntry) error {
 	blobs := map[v1.Hash]blobSource{}
-	add := func(b blobSource) { blobs[b.digest] = b }
+	var order []v1.Hash // first use: each image's manifest, config, then layers base first
+	add := func(b blobSource) {
+		if _, ok := blobs[b.digest]; !ok {
+			blobs[b.digest] = b
+			order = append(order, b.digest)
+		}
+	}
 	var index v1.IndexManifest
 	index.SchemaVersion = 2
 	index.MediaType = types.OCIImageIndex
@@ -126,32 +131,17 @@ func Save(ctx context.Context, w io.Writer, entries []SaveEntry) error {
 		manifest = append(manifest, desc)
 	}
 
+	// Metadata first: a reader streaming the archive (berth's load) then
+	// knows what each layer blob is when it arrives, and unpacks it on the
+	// fly; the others do not care about the order.
 	tw := tar.NewWriter(w)
-	for _, dir := range []string{"blobs/", "blobs/sha256/"} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return fmt.Errorf("save: %w", err)
-		}
-	}
-	keys := make([]v1.Hash, 0, len(blobs))
-	for k := range blobs {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	for _, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := writeBlob(tw, blobs[k]); err != nil {
-			return err
-		}
-	}
 	files := []struct {
 		name string
 		v    any
 	}{
+		{ocispec.ImageLayoutFile, ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion}},
 		{ocispec.ImageIndexFile, index},
 		{"manifest.json", manifest},
-		{ocispec.ImageLayoutFile, ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion}},
 	}
 	if len(repos) > 0 {
 		files = append(files, struct {
@@ -165,6 +155,19 @@ func Save(ctx context.Context, w io.Writer, entries []SaveEntry) error {
 			return fmt.Errorf("save: %s: %w", f.name, err)
 		}
 		if err := writeFile(tw, f.name, data); err != nil {
+			return err
+		}
+	}
+	for _, dir := range []string{"blobs/", "blobs/sha256/"} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return fmt.Errorf("save: %w", err)
+		}
+	}
+	for _, k := range order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := writeBlob(tw, blobs[k]); err != nil {
 			return err
 		}
 	}
