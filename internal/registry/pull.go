@@ -295,6 +295,9 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		}
 		g.Go(func() error {
 			if err := c.pullLayer(gctx, r, j, lease, prev, sem, pw); err != nil {
+				if strings.Contains(err.Error(), j.digest.String()) {
+					return fmt.Errorf("%s: %w", shown, err)
+				}
 				return fmt.Errorf("%s: layer %s: %w", shown, j.digest, err)
 			}
 			return nil
@@ -349,7 +352,8 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 				return nil, fmt.Errorf("skip to %d: %w", off, err)
 			}
 		}
-		return readCloser{pw.Reader(body, j.id, "Downloading", off, j.desc.Size), body}, nil
+		cr := &countReader{r: body, n: off, size: j.desc.Size}
+		return readCloser{pw.Reader(cr, j.id, "Downloading", off, j.desc.Size), body}, nil
 	}
 	if !c.cs.Exists(j.digest) {
 		select {
@@ -370,6 +374,14 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 		var err error
 		if parentReady {
 			_, err = c.images.FetchLayer(ctx, lease, j.parent, desc, j.diffID, open)
+			if err != nil && ctx.Err() == nil && !errors.Is(err, errdefs.ErrUnavailable) {
+				// Bytes that do not untar may simply be the wrong bytes:
+				// finish the blob (resuming the ingest) so that a digest
+				// or size mismatch, the real cause, is what is reported.
+				if ferr := c.images.FetchBlob(ctx, lease, desc, open); ferr != nil {
+					err = ferr
+				}
+			}
 		} else {
 			err = c.images.FetchBlob(ctx, lease, desc, open)
 		}
@@ -401,6 +413,22 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 	close(j.ready)
 	pw.Status(j.id, "Pull complete")
 	return nil
+}
+
+// countReader words a connection that ends early: "truncated after N of
+// M bytes" rather than the bare "unexpected EOF".
+type countReader struct {
+	r       io.Reader
+	n, size int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && c.n < c.size) {
+		err = fmt.Errorf("truncated: the registry sent %d of %d bytes: %w", c.n, c.size, io.ErrUnexpectedEOF)
+	}
+	return n, err
 }
 
 type readCloser struct {

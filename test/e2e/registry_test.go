@@ -274,6 +274,7 @@ func pullFails(t *testing.T, e *Env, ref string, want ...string) Result {
 	if out := e.MustRun("images", "-q").Stdout; strings.TrimSpace(out) != "" {
 		t.Errorf("a failed pull left images: %s", out)
 	}
+	t.Logf("error as shown: %s", strings.TrimSpace(r.Stderr))
 	return r
 }
 
@@ -321,7 +322,7 @@ func TestRegistryHostile(t *testing.T) {
 			return true
 		})
 		defer fake.setHook(nil)
-		pullFails(t, e, ref, img.layerDigest.String())
+		pullFails(t, e, ref, img.layerDigest.String(), "digest mismatch")
 		if blobExists(e, img.layerDigest) {
 			t.Error("the corrupt layer became a blob")
 		}
@@ -357,7 +358,7 @@ func TestRegistryHostile(t *testing.T) {
 			return true
 		})
 		defer fake.setHook(nil)
-		pullFails(t, e, ref, img.layerDigest.String())
+		pullFails(t, e, ref, img.layerDigest.String(), "truncated")
 		if blobExists(e, img.layerDigest) {
 			t.Error("the truncated layer became a blob")
 		}
