@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/pgzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
 
 	"github.com/berth/berth/internal/errdefs"
