@@ -13,16 +13,21 @@
 // entries, stored manifests verbatim), so saving twice gives the same file.
 //
 // Load reads any of those flavours from a stream, once, without a temp
-// copy: every file of the archive goes either into memory (metadata, up to
-// a budget) or into an uncommitted content-store ingest, hashed as it
-// streams. Nothing becomes visible until the archive has been read to its
-// end and every blob checked against the digest its name or descriptor
-// claims; then blobs are committed under an image.Lease, layers unpacked
-// (which checks every DiffID against the config) and the images
-// registered. A hostile or broken archive (paths or links leaving the
-// archive, truncated, oversized, digest mismatches, dangling references)
-// fails with an error naming what and where; a kill -9 leaves only stale
-// ingests and unreferenced blobs/snapshots, which Cleanup and GC remove.
+// copy. A layer whose place in an image is known when it arrives
+// (manifest.json and the config came first, as Save writes them) goes
+// at the same time into its blob and its snapshot (image.IngestLayer),
+// committed only once its digest and DiffID check out. Every other file
+// goes into memory (metadata, up to a budget) or into an uncommitted
+// content-store ingest, hashed as it streams, and is committed only after
+// the whole archive was read and checked against the digests its name or
+// descriptor claims; then layers are unpacked (checking each DiffID
+// against the config). No image is registered before every image of the
+// archive passed every check. A hostile or broken archive (paths or links
+// leaving the archive, truncated, oversized, digest mismatches, dangling
+// references) fails with an error naming what and where; the blobs and
+// snapshots it had stored are on the load's lease only, so the engine's GC
+// right after the failure, or after a kill -9 the next GC and content
+// Cleanup, removes them: no image, tag or record ever appears.
 //
 // The package never extracts archive files to the host filesystem (layer
 // contents are unpacked only by the snapshot store's confined Apply), never
