@@ -8,6 +8,7 @@
 #      of the engine's processes with 20 `run -d ... sleep` containers, / 20
 #   3. `rm -f` of 20 running containers in one command (hyperfine median)
 #   4. `import` of the ~170 MB Debian minbase rootfs tar (hyperfine median)
+#   5. registry push and pull of a ~217 MB one-layer image (bench/registry.sh)
 # The Docker peer is the isolated dockerd of scripts/dockerd.sh: started here
 # if not already running and stopped again if this script started it. A
 # side-by-side whose peer cannot start fails (exit 1). --docker-only skips the
@@ -522,4 +523,11 @@ if ((${#profiles[@]})); then
 	} >>"$results"
 fi
 log "wrote $results"
+
+# ---- 5. registry push and pull (bench/registry.sh appends its own section) --
+if [[ $mode == both ]]; then
+	BERTH_BIN=$berth "$here/registry.sh"
+else
+	"$here/registry.sh" --docker-only
+fi
 cat "$results"
