@@ -22,11 +22,11 @@ import (
 // Limits on what a load keeps in memory and follows. An archive beyond
 // them is refused, not truncated.
 const (
-	maxEntries   = 1 << 20   // tar entries
-	smallFile    = 8 << 20   // files up to this size are kept in memory...
-	memBudget    = 256 << 20 // ...while the total stays under this
-	maxLinkDepth = 16        // symlink/hardlink chain length
-	headLen      = 8         // bytes kept for compression sniffing
+	maxEntries   = 1 << 20  // tar entries
+	smallFile    = 4 << 20  // files up to this size are kept in memory...
+	memBudget    = 64 << 20 // ...while the total stays under this
+	maxLinkDepth = 16       // symlink/hardlink chain length
+	headLen      = 8        // bytes kept for compression sniffing
 )
 
 // file is one regular file of the archive, or a link to one.
