@@ -19,8 +19,8 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 )
 
-// Limits on what a load keeps in memory and follows. An archive beyond
-// them is refused, not truncated.
+// Limits of a load: files beyond the memory ones are spooled to ingests
+// instead; an archive beyond the others is refused.
 const (
 	maxEntries   = 1 << 20  // tar entries
 	smallFile    = 4 << 20  // files up to this size are kept in memory...
