@@ -9,6 +9,9 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/term"
 	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/internal/imagearchive"
+	"github.com/berth/berth/internal/progress"
 )
 
 // archiveCommands are `save` and `load` (top level and under `image`).
@@ -79,7 +82,13 @@ func newLoadCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			loaded, err := e.Load(cmd.Context(), in)
+			// Docker draws "Loading layer" bars on a terminal only, and
+			// none with -q.
+			var o imagearchive.LoadOptions
+			if !quiet && isTerminal(a.stdout) {
+				o.Progress = progress.New(a.stdout, true)
+			}
+			loaded, err := e.Load(cmd.Context(), in, o)
 			for _, l := range loaded {
 				for _, r := range l.Replaced {
 					fmt.Fprintf(a.stdout, "The image %s already exists, renaming the old one with ID %s to empty string\n", familiar(r.Tag), r.OldID)
@@ -98,7 +107,6 @@ func newLoadCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "", "Read from tar archive file, instead of STDIN")
-	// Progress bars are not drawn, so quiet changes nothing; Docker's
 	// "Loaded image" lines are printed either way, as Docker does.
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress the load output")
 	return cmd

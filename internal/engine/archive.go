@@ -114,8 +114,8 @@ func (e *Engine) Save(ctx context.Context, refs []string, w io.Writer) error {
 // Load stores the images of an archive read from r (any flavour
 // internal/imagearchive reads). On failure nothing of the archive stays:
 // what was written is collected at once.
-func (e *Engine) Load(ctx context.Context, r io.Reader) ([]imagearchive.Loaded, error) {
-	loaded, err := imagearchive.Load(ctx, e.Images, r)
+func (e *Engine) Load(ctx context.Context, r io.Reader, o imagearchive.LoadOptions) ([]imagearchive.Loaded, error) {
+	loaded, err := imagearchive.Load(ctx, e.Images, r, o)
 	if err != nil {
 		if _, gcErr := e.Images.GC(nil); gcErr != nil {
 			err = fmt.Errorf("%w (and cleaning up: %v)", err, gcErr)

@@ -151,7 +151,7 @@ func save(t *testing.T, s *image.Store, args ...saveArg) []byte {
 
 func load(t *testing.T, s *image.Store, data []byte) []Loaded {
 	t.Helper()
-	out, err := Load(context.Background(), s, bytes.NewReader(data))
+	out, err := Load(context.Background(), s, bytes.NewReader(data), LoadOptions{})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -475,7 +475,7 @@ func TestLoadHostile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			_, err := Load(context.Background(), s, bytes.NewReader(tc.data))
+			_, err := Load(context.Background(), s, bytes.NewReader(tc.data), LoadOptions{})
 			t.Logf("error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Load = %v, want an error containing %q", err, tc.want)
@@ -612,7 +612,7 @@ func TestLoadStreamsLayers(t *testing.T) {
 	bad[i] ^= 0xff
 	for name, d := range map[string][]byte{"altered": bad, "cut": data[:len(data)-(1<<20)]} {
 		s := newStore(t)
-		if _, err := Load(context.Background(), s, bytes.NewReader(d)); err == nil {
+		if _, err := Load(context.Background(), s, bytes.NewReader(d), LoadOptions{}); err == nil {
 			t.Fatalf("%s big layer loaded", name)
 		} else {
 			t.Logf("%s: %v", name, err)

@@ -21,7 +21,16 @@ import (
 	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
+	"github.com/berth/berth/internal/progress"
+	"github.com/berth/berth/internal/snapshot"
 )
+
+// LoadOptions tune a load.
+type LoadOptions struct {
+	// Progress gets Docker's "Loading layer" bars (item: the layer's
+	// short chain ID); nil shows none.
+	Progress *progress.Writer
+}
 
 // Loaded is one image a load registered.
 type Loaded struct {
@@ -64,13 +73,13 @@ type layerPlan struct {
 // none: every check that needs no unpacking runs before any blob is
 // committed, and every layer of every image is unpacked (checking its
 // DiffID) before the first image is registered.
-func Load(ctx context.Context, s *image.Store, r io.Reader) ([]Loaded, error) {
+func Load(ctx context.Context, s *image.Store, r io.Reader, opts LoadOptions) ([]Loaded, error) {
 	lease, err := s.NewLease()
 	if err != nil {
 		return nil, err
 	}
 	defer lease.Release()
-	st := &streamer{ctx: ctx, s: s, lease: lease}
+	st := &streamer{ctx: ctx, s: s, lease: lease, progress: opts.Progress}
 	c, err := readArchive(ctx, s.Content(), r, st.layer)
 	defer c.close()
 	if err != nil {
@@ -82,7 +91,7 @@ func Load(ctx context.Context, s *image.Store, r io.Reader) ([]Loaded, error) {
 	}
 	staged := make([]digest.Digest, len(plans))
 	for i, p := range plans {
-		if staged[i], err = stage(ctx, s, lease, p); err != nil {
+		if staged[i], err = stage(ctx, s, lease, p, opts.Progress); err != nil {
 			return nil, err
 		}
 	}
@@ -410,7 +419,7 @@ func matchPlatform(p ocispec.Platform) bool {
 
 // stage commits one planned image's blobs (under the lease) and unpacks
 // its layers; it returns the manifest digest.
-func stage(ctx context.Context, s *image.Store, lease *image.Lease, p plan) (digest.Digest, error) {
+func stage(ctx context.Context, s *image.Store, lease *image.Lease, p plan, pw *progress.Writer) (digest.Digest, error) {
 	cs := s.Content()
 	var descs []ocispec.Descriptor
 	for i := range p.layers {
@@ -457,6 +466,7 @@ func stage(ctx context.Context, s *image.Store, lease *image.Lease, p plan) (dig
 		if parent, err = s.Unpack(ctx, lease, parent, descs[i], lp.diffID); err != nil {
 			return "", fmt.Errorf("load: %s: %w", lp.f.name, err)
 		}
+		pw.Progress(shortID(parent), "Loading layer", descs[i].Size, descs[i].Size)
 	}
 	return md, nil
 }
@@ -569,6 +579,7 @@ type streamer struct {
 	ctx      context.Context
 	s        *image.Store
 	lease    *image.Lease
+	progress *progress.Writer
 	manifest tarball.Manifest
 	parsed   *file // the manifest.json file st.manifest was parsed from
 }
@@ -592,7 +603,8 @@ func (st *streamer) layer(c *contents, name string, size int64, r io.Reader) (*f
 		}
 	}
 	h := &headWriter{}
-	if _, err := st.s.IngestLayer(st.ctx, st.lease, parent, ocispec.Descriptor{Digest: d, Size: size}, diffID, io.TeeReader(r, h)); err != nil {
+	in := st.progress.Reader(io.TeeReader(r, h), shortID(snapshot.ChainID(parent, diffID)), "Loading layer", 0, size)
+	if _, err := st.s.IngestLayer(st.ctx, st.lease, parent, ocispec.Descriptor{Digest: d, Size: size}, diffID, in); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, invalid("truncated in %s", name)
 		}
@@ -637,4 +649,12 @@ func (st *streamer) expect(c *contents, name string) (parent, diffID digest.Dige
 		}
 	}
 	return "", "", false
+}
+
+// shortID is the 12 hex digits Docker shows for a layer.
+func shortID(d digest.Digest) string {
+	if e := d.Encoded(); len(e) > 12 {
+		return e[:12]
+	}
+	return d.Encoded()
 }

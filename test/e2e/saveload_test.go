@@ -227,6 +227,15 @@ func TestSaveSkopeo(t *testing.T) {
 			t.Errorf("run %s printed %q", ref, r.Stdout)
 		}
 	}
+	// On a terminal, Docker's "Loading layer" bars; none with -q.
+	g := newEnv(t)
+	if r := g.RunPTY("", "load", "-i", archive); r.Code != 0 || !strings.Contains(r.Output, "Loading layer") || !strings.Contains(r.Output, "Loaded image: skopeo/two:v2") {
+		t.Errorf("load on a terminal: %d %q", r.Code, r.Output)
+	}
+	if r := g.RunPTY("", "load", "-q", "-i", archive); r.Code != 0 || strings.Contains(r.Output, "Loading layer") || !strings.Contains(r.Output, "Loaded image: skopeo/two:v2") {
+		t.Errorf("load -q on a terminal: %d %q", r.Code, r.Output)
+	}
+
 	// A bare OCI layout without a name loads untagged.
 	bare := filepath.Join(dir, "bare.tar")
 	skopeo(t, "copy", "-q", "docker-archive:"+archive, "oci-archive:"+bare)
