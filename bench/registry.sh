@@ -161,23 +161,59 @@ fi
 
 # ---- 2. pull -----------------------------------------------------------------
 # Both pull the image berth pushed (the registry holds it from the last run).
-log "pull ($runs runs each, empty store each time)"
-# Docker must not hold the layer already (its import and push tags share it).
-"$docker" rmi -f bench-reg-big "$img_docker" >/dev/null 2>&1 || true
-mkdir -p "$work/pull-roots"
-cmds=(--prepare "$docker rmi -f $img_berth >/dev/null 2>&1 || true" -n docker "$docker pull $img_berth")
-# A fresh root per run and nothing deleted in between: right after a big
-# delete ext4's inode allocator spends seconds skipping recently deleted
-# inodes, which would measure the previous run's cleanup (see run.sh).
-[[ $mode == both ]] && cmds+=(-n berth "$berth --root $work/pull-roots/\$(date +%s%N) pull $img_berth")
+# The runs alternate between the engines (and which goes first), rather than
+# hyperfine's all-of-one-then-all-of-the-other: on this shared machine ext4's
+# inode allocator gets slower for a while after any big delete (ours: Docker's
+# rmi before each of its runs; other users': theirs), and alternating exposes
+# both engines to the same conditions.
+log "pull ($runs runs each, alternating, empty store each time)"
 if [[ $mode != both ]]; then
-	"$docker" push "$img_berth" >/dev/null 2>&1 || "$docker" tag bench-reg-big "$img_berth"
+	# No berth push happened: the registry gets Docker's.
+	"$docker" tag bench-reg-big "$img_berth"
 	"$docker" push "$img_berth" >/dev/null
 fi
-hyperfine --style basic --runs "$runs" --export-json "$work/pull.json" "${cmds[@]}" >&2
-docker_pull=$(median_ms "$work/pull.json" 0)
+# Docker must not hold the layer already (its import and push tags share it).
+"$docker" rmi -f bench-reg-big "$img_docker" "$img_berth" >/dev/null 2>&1 || true
+mkdir -p "$work/pull-roots"
+: >"$work/pull-docker.ms"
+: >"$work/pull-berth.ms"
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+pull_docker() {
+	"$docker" rmi -f "$img_berth" >/dev/null 2>&1 || true
+	sync
+	local t0
+	t0=$(ms_now)
+	"$docker" pull -q "$img_berth" >/dev/null || die "docker pull failed"
+	echo $(($(ms_now) - t0)) >>"$work/pull-docker.ms"
+}
+pull_berth() {
+	# A fresh root per run and nothing deleted in between.
+	local t0 r=$work/pull-roots/$(date +%s%N)
+	sync
+	t0=$(ms_now)
+	"$berth" --root "$r" pull -q "$img_berth" >/dev/null || die "berth pull failed"
+	echo $(($(ms_now) - t0)) >>"$work/pull-berth.ms"
+}
+for ((i = 0; i < runs; i++)); do
+	if [[ $mode != both ]]; then
+		pull_docker
+	elif ((i % 2 == 0)); then
+		pull_docker
+		pull_berth
+	else
+		pull_berth
+		pull_docker
+	fi
+done
+median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+docker_pull=$(median "$work/pull-docker.ms")
+log "docker pull runs (ms): $(tr '\n' ' ' <"$work/pull-docker.ms")"
 berth_pull="not run"
-[[ $mode == both ]] && berth_pull_ms=$(median_ms "$work/pull.json" 1) && berth_pull="$berth_pull_ms ms"
+if [[ $mode == both ]]; then
+	berth_pull_ms=$(median "$work/pull-berth.ms")
+	berth_pull="$berth_pull_ms ms"
+	log "berth pull runs (ms): $(tr '\n' ' ' <"$work/pull-berth.ms")"
+fi
 
 # ---- RESULTS.md ----------------------------------------------------------------
 met() {
@@ -200,7 +236,7 @@ Image: \`$(basename "$tar")\` ($tar_mb MB tar, one layer; ${layer_mb:-?} MB gzip
 | what | command | berth | Docker | target | met |
 | --- | --- | --- | --- | --- | --- |
 | push to an empty registry, median of $runs | \`push $addr/bench/big:TAG\` | $berth_push (cold: compresses); $berth_push_warm (warm: gzip cache) | $docker_push ms | ≤ $ratio × Docker's | $(met "${berth_push_ms:-0}" "$docker_push") |
-| pull into an empty store, median of $runs | \`pull $addr/bench/big:berth\` | $berth_pull | $docker_pull ms | ≤ $ratio × Docker's | $(met "${berth_pull_ms:-0}" "$docker_pull") |
+| pull into an empty store, median of $runs (alternating runs) | \`pull $addr/bench/big:berth\` | $berth_pull | $docker_pull ms | ≤ $ratio × Docker's | $(met "${berth_pull_ms:-0}" "$docker_pull") |
 EOF
 log "appended to $results"
 tail -n 12 "$results"

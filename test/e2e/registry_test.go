@@ -498,3 +498,65 @@ func TestRegistryKillResume(t *testing.T) {
 	}
 	e.MustRun("rmi", ref)
 }
+
+// TestRegistryCredentialHelper: with "credsStore" in config.json, login
+// stores the secret through the helper (docker-credential-NAME store) and
+// pushes and pulls get it back from it; nothing secret lands in the file.
+func TestRegistryCredentialHelper(t *testing.T) {
+	reg := startDistRegistry(t, regAuth{user: "carol", pass: "helper-pass"})
+	e := regEnv(t, "")
+	bin := t.TempDir()
+	store := filepath.Join(t.TempDir(), "store")
+	if err := os.MkdirAll(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The helper protocol: the verb as argument, JSON or the server URL on
+	// stdin. Secrets are kept one file per server.
+	helper := `#!/bin/sh
+set -e
+dir=` + store + `
+case "$1" in
+store) in=$(cat); url=$(printf '%s' "$in" | sed -n 's/.*"ServerURL":"\([^"]*\)".*/\1/p'); printf '%s' "$in" >"$dir/$(printf '%s' "$url" | tr '/:' '__')" ;;
+get) url=$(cat); f="$dir/$(printf '%s' "$url" | tr '/:' '__')"; if [ -f "$f" ]; then cat "$f"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) url=$(cat); rm -f "$dir/$(printf '%s' "$url" | tr '/:' '__')" ;;
+list) echo '{}' ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-berthtest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfgDir := e.dockerConfigDir()
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"credsStore": "berthtest"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.ExtraEnv = append(e.ExtraEnv, "PATH="+bin+":"+os.Getenv("PATH"))
+
+	r := e.RunStdin("helper-pass\n", "login", "-u", "carol", "--password-stdin", reg.Addr)
+	if r.Code != 0 || strings.Contains(r.Stderr, "stored unencrypted") {
+		t.Fatalf("login through a credential helper:\n%s", r)
+	}
+	b, _ := os.ReadFile(filepath.Join(cfgDir, "config.json"))
+	if strings.Contains(string(b), "helper-pass") || strings.Contains(string(b), `"auth"`) {
+		t.Fatalf("the secret went to config.json: %s", b)
+	}
+	ents, _ := os.ReadDir(store)
+	if len(ents) != 1 {
+		t.Fatalf("the helper stored %d entries", len(ents))
+	}
+	ref := reg.Addr + "/carol/app:1"
+	e.MustRun("tag", e.BusyboxImage(), ref)
+	e.MustRun("push", ref)
+	e.MustRun("rmi", ref)
+	e.MustRun("pull", ref)
+	e.MustRun("logout", reg.Addr)
+	if ents, _ := os.ReadDir(store); len(ents) != 0 {
+		t.Errorf("logout left %d helper entries", len(ents))
+	}
+	if r := e.Run("push", ref); r.Code == 0 {
+		t.Errorf("push after logout succeeded")
+	}
+	e.MustRun("rmi", ref)
+}
