@@ -151,14 +151,22 @@ func (s *Store) fetchWriter(ctx context.Context, d digest.Digest) (*content.Writ
 // commitBlob checks w against desc (with messages naming the blob) and
 // commits it; an existing blob is success.
 func commitBlob(w *content.Writer, desc ocispec.Descriptor) error {
+	if err := checkBlob(w, desc); err != nil {
+		return err
+	}
+	if err := w.Commit(desc.Size, desc.Digest); err != nil && !errors.Is(err, content.ErrAlreadyExists) {
+		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+// checkBlob compares what w holds with desc.
+func checkBlob(w *content.Writer, desc ocispec.Descriptor) error {
 	if w.Offset() != desc.Size {
 		return fmt.Errorf("blob %s: size %d does not match the expected %d: %w", desc.Digest, w.Offset(), desc.Size, errdefs.ErrInvalid)
 	}
 	if got := w.Digest(); got != desc.Digest {
 		return fmt.Errorf("blob %s: digest mismatch: content hashes to %s: %w", desc.Digest, got, errdefs.ErrInvalid)
-	}
-	if err := w.Commit(desc.Size, desc.Digest); err != nil && !errors.Is(err, content.ErrAlreadyExists) {
-		return fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	return nil
 }
@@ -315,9 +323,16 @@ func (s *Store) streamLayer(ctx context.Context, w *content.Writer, parentChain 
 		err    error
 	}
 	done := make(chan applied, 1)
+	// The snapshot must not be committed from a wrong blob: at the end of
+	// the stream (which the decoder, and then Apply's final drain, reach
+	// before Apply commits) the blob's size and digest are checked, and a
+	// mismatch fails the read instead of ending it. The blob writer's own
+	// digest is used: it is final once the pipe is closed (teeStream has
+	// returned), so nothing is hashed twice.
+	verified := &eofCheck{r: pr, check: func() error { return checkBlob(w, desc) }}
 	go func() {
 		res := applied{}
-		dec, err := archive.Decompress(pr)
+		dec, err := archive.Decompress(verified)
 		if err == nil {
 			var info snapshot.Info
 			info, err = s.snaps.Apply(ctx, parentChain, dec)
@@ -326,7 +341,7 @@ func (s *Store) streamLayer(ctx context.Context, w *content.Writer, parentChain 
 			if err == nil {
 				// The compressed stream may go on past what the decoder
 				// needed (trailers, padding): it is part of the blob.
-				_, err = io.Copy(io.Discard, pr)
+				_, err = io.Copy(io.Discard, verified)
 			}
 		}
 		res.err = err
@@ -347,6 +362,12 @@ func (s *Store) streamLayer(ctx context.Context, w *content.Writer, parentChain 
 	case w.Offset() < desc.Size:
 		return fmt.Errorf("blob %s: transfer ended after %d of %d bytes: %w", desc.Digest, w.Offset(), desc.Size, io.ErrUnexpectedEOF)
 	}
+	// A wrong blob is the cause whatever unpacking made of it; its bytes
+	// are worthless, resumable or not.
+	if err := checkBlob(w, desc); err != nil {
+		w.Abort()
+		return err
+	}
 	if res.err != nil {
 		return fmt.Errorf("unpack layer %s: %w", desc.Digest, res.err)
 	}
@@ -358,6 +379,22 @@ func (s *Store) streamLayer(ctx context.Context, w *content.Writer, parentChain 
 		return diffIDMismatch(desc.Digest, res.diffID, diffID)
 	}
 	return nil
+}
+
+// eofCheck turns its reader's end into check's error, if any.
+type eofCheck struct {
+	r     io.Reader
+	check func() error
+}
+
+func (c *eofCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		if cerr := c.check(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
 }
 
 func diffIDMismatch(blob, got, want digest.Digest) error {

@@ -341,3 +341,38 @@ func TestIngestLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStreamWrongBlobCommitsNoSnapshot: a blob whose bytes are not the
+// descriptor's, yet untar fine, is refused before its snapshot is
+// committed, by FetchLayer and IngestLayer alike, and leaves no ingest.
+func TestStreamWrongBlobCommitsNoSnapshot(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	lease, _ := e.is.NewLease()
+	defer lease.Release()
+	layer := smallTar(t, "x", "what the registry sent")
+	gz := gzipped(t, layer)
+	claimed := descOf(ocispec.MediaTypeImageLayerGzip, gzipped(t, smallTar(t, "x", "what the manifest says!")))
+	claimed.Size = int64(len(gz))
+	diffID := digest.FromBytes(layer)
+	for name, run := range map[string]func() error{
+		"FetchLayer": func() error {
+			_, err := e.is.FetchLayer(ctx, lease, "", claimed, diffID, opener(gz, nil))
+			return err
+		},
+		"IngestLayer": func() error {
+			_, err := e.is.IngestLayer(ctx, lease, "", claimed, diffID, bytes.NewReader(gz))
+			return err
+		},
+	} {
+		if err := run(); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+			t.Fatalf("%s: %v, want a digest mismatch", name, err)
+		}
+		if _, err := e.snaps.Stat(diffID); !errdefs.IsNotFound(err) {
+			t.Fatalf("%s: snapshot of the wrong blob committed: %v", name, err)
+		}
+		if ing, _ := e.cs.ListIngests(); len(ing) != 0 {
+			t.Fatalf("%s: leftover ingests %v", name, ing)
+		}
+	}
+}
