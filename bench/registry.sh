@@ -14,7 +14,8 @@
 # The image is the ~214 MiB Python-on-bookworm rootfs tar cached by the tests
 # (/var/cache/berth-test/python-bookworm-*.tar) when present, else the Debian
 # minbase tar of scripts/mkimage-debian.sh; BENCH_IMAGE_TAR overrides. Docker
-# peer: scripts/dockerd.sh, started and stopped here unless already running.
+# peer: a private scripts/dockerd.sh instance whose data root is in the bench's
+# directory (BENCH_TMP, default /var/tmp), beside berth's roots.
 # BERTH_BIN overrides ./bin/berth; BENCH_REG_RUNS (default 3) the sample size.
 set -euo pipefail
 
@@ -42,7 +43,10 @@ if [[ $mode == both ]]; then
 	berth=$(realpath "$berth")
 fi
 
-work=$(mktemp -d /var/tmp/berth-bench-reg.XXXXXX)
+# Everything both engines write lives under one directory, so their files
+# land in the same region of the filesystem (see the pull section for why it
+# matters). BENCH_TMP picks its parent.
+work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/berth-bench-reg.XXXXXX")
 started_docker=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 addr=127.0.0.1:$port
@@ -64,7 +68,7 @@ cleanup() {
 	if [[ -n ${DOCKER_HOST:-} ]]; then
 		"$docker" rmi -f "$img_docker" "$img_berth" bench-reg-big >/dev/null 2>&1
 	fi
-	((started_docker)) && "$repo/scripts/dockerd.sh" stop
+	((started_docker)) && BERTH_DOCKERD_DIR=$work/dockerd "$repo/scripts/dockerd.sh" stop
 	awk -v d="$work" 'index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m"; done
 	rm -rf --one-file-system "$work"
@@ -111,11 +115,11 @@ fresh_cmd=$work/reg-fresh.sh
 "$fresh_cmd" || die "docker-registry did not start"
 
 # ---- the peer ----------------------------------------------------------------
-if ! "$repo/scripts/dockerd.sh" status >/dev/null 2>&1; then
-	"$repo/scripts/dockerd.sh" start >/dev/null ||
-		die "side-by-side peer dockerd could not start (see the reason above); no figures written"
-	started_docker=1
-fi
+# A dockerd instance of this bench's own, its data root beside berth's roots.
+export BERTH_DOCKERD_DIR=$work/dockerd
+"$repo/scripts/dockerd.sh" start >/dev/null ||
+	die "side-by-side peer dockerd could not start (see the reason above); no figures written"
+started_docker=1
 eval "$("$repo/scripts/dockerd.sh" env)"
 export DOCKER_HOST
 
@@ -236,6 +240,7 @@ cat >>"$results" <<EOF
 Written by \`bench/registry.sh\`$([[ $mode == docker ]] && echo ' --docker-only') on $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs, kernel $(uname -r),
 load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. Registry: Debian docker-registry $rver on $addr (plain HTTP,
 loopback, filesystem storage). Peer: Docker $dver from \`scripts/dockerd.sh\`, same run. berth: $bver.
+Both engines' state in \`$(dirname "$work")/berth-bench-reg.*\` (BENCH_TMP).
 Image: \`$(basename "$tar")\` ($tar_mb MB tar, one layer; ${layer_mb:-?} MB gzipped).
 
 | what | command | berth | Docker | target | met |
