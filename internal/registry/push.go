@@ -178,19 +178,38 @@ func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions)
 			mt = types.OCIManifestSchema1
 		}
 	} else {
-		// Docker's own push format: schema 2 with gzip layers.
+		// Docker's own push format: schema 2 with gzip layers. A layer
+		// schema 2 has no type for (zstd, from a pulled OCI base) makes it
+		// an OCI manifest instead; layer bytes are never changed, only the
+		// names of their types.
+		oci := false
+		for _, l := range layers {
+			if l.mediaType == types.OCILayerZStd || strings.HasSuffix(string(l.mediaType), "+zstd") {
+				oci = true
+			}
+		}
 		m := v1.Manifest{
 			SchemaVersion: 2,
 			MediaType:     types.DockerManifestSchema2,
 			Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(cfgJSON)), Digest: mustHash(img.Digest())},
 		}
+		if oci {
+			m.MediaType, m.Config.MediaType = types.OCIManifestSchema1, types.OCIConfigJSON
+		}
 		for _, l := range layers {
-			m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: mustHash(l.digest)})
+			lt := l.mediaType
+			switch {
+			case oci && lt == types.DockerLayer:
+				lt = types.OCILayer
+			case !oci && lt == types.OCILayer:
+				lt = types.DockerLayer
+			}
+			m.Layers = append(m.Layers, v1.Descriptor{MediaType: lt, Size: l.size, Digest: mustHash(l.digest)})
 		}
 		if manifest, err = json.Marshal(m); err != nil {
 			return nil, err
 		}
-		mt = types.DockerManifestSchema2
+		mt = m.MediaType
 	}
 
 	core := &pushCore{config: cfgJSON, manifest: manifest, mediaType: mt, byDigest: map[v1.Hash]*pushLayer{}}

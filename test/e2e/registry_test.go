@@ -221,7 +221,23 @@ func TestRegistrySkopeoInterop(t *testing.T) {
 	if !strings.Contains(out, "application/vnd.oci.image.manifest.v1+json") {
 		t.Errorf("re-pushed manifest is not the OCI one:\n%s", out)
 	}
-	e.MustRun("rmi", ref, sref, back, e.BusyboxImage())
+	// A local layer on a pulled base: the base goes as it came, the new
+	// layer gzipped, in a schema 2 manifest everyone reads.
+	c := e.Name("reg-commit")
+	e.MustRun("run", "--name", c, sref, "sh", "-c", "echo added > /added")
+	committed := reg.Addr + "/interop/committed:1"
+	e.MustRun("commit", c, committed)
+	e.MustRun("rm", c)
+	e.MustRun("push", committed)
+	out = regSkopeo(t, "inspect", "--tls-verify=false", "docker://"+committed)
+	if err := json.Unmarshal([]byte(out), &insp); err != nil || len(insp.Layers) != 2 || insp.Layers[0] != img.layerDigest.String() {
+		t.Fatalf("skopeo inspect of a commit on a pulled base: %v\n%s", err, out)
+	}
+	e.MustRun("rmi", committed, sref, back)
+	if r := e.MustRun("run", "--rm", committed, "cat", "/added"); strings.TrimSpace(r.Stdout) != "added" {
+		t.Fatalf("committed image from the registry:\n%s", r)
+	}
+	e.MustRun("rmi", ref, committed, e.BusyboxImage())
 }
 
 // TestRegistryMirror: with a loopback mirror configured (registry-mirrors),
