@@ -132,13 +132,6 @@ func (e *Engine) pullOne(ctx context.Context, named reference.Named, o PullOptio
 	var pw *progress.Writer
 	if o.Out != nil && !o.Quiet {
 		pw = progress.NewAuto(o.Out)
-		what := "latest"
-		if cn, ok := named.(reference.Canonical); ok {
-			what = cn.Digest().String()
-		} else if t, ok := named.(reference.Tagged); ok {
-			what = t.Tag()
-		}
-		pw.Println("%s: Pulling from %s", what, reference.Path(named))
 	}
 	res, err := c.Pull(ctx, named, registry.PullOptions{Platform: o.Platform, Progress: pw})
 	if err != nil {

@@ -106,7 +106,7 @@ func loginError(host string, err error) error {
 	if isUnauthorized(err) {
 		return fmt.Errorf("login to %s: %v: %w", host, err, errdefs.ErrInvalid)
 	}
-	return fmt.Errorf("login to %s: %w: %w", host, err, errdefs.ErrUnavailable)
+	return unavailable(fmt.Errorf("login to %s: %w", host, err))
 }
 
 // Logout removes the stored credentials of server. It reports false when

@@ -61,6 +61,20 @@ func New(images *image.Store, o Options) *Client {
 	}
 }
 
+// classed gives err an errdefs class without adding the class's word to
+// its text: registry errors already say what happened ("no such host"),
+// and "…: unavailable" would only repeat it.
+type classed struct {
+	err   error
+	class error
+}
+
+func (c classed) Error() string   { return c.err.Error() }
+func (c classed) Unwrap() []error { return []error{c.err, c.class} }
+
+func unavailable(err error) error    { return classed{err, errdefs.ErrUnavailable} }
+func notImplemented(err error) error { return classed{err, errdefs.ErrNotImplemented} }
+
 // authError classifies a failed registry handshake: a 401/403 is Docker's
 // "unauthorized" (bad or missing credentials), anything else a registry
 // that cannot be used.
@@ -69,7 +83,7 @@ func authError(host string, err error) error {
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 		return fmt.Errorf("%s: %w: %w", host, err, errdefs.ErrInvalid)
 	}
-	return fmt.Errorf("%s: %w: %w", host, err, errdefs.ErrUnavailable)
+	return unavailable(err) // names the URL already
 }
 
 // isUnauthorized reports whether err is a registry's 401/403.

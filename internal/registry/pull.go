@@ -100,6 +100,14 @@ func (c *Client) Pull(ctx context.Context, named reference.Named, o PullOptions)
 		}
 		return nil, err
 	}
+	// Docker prints this once the reference resolved, not before.
+	what := "latest"
+	if cn, ok := named.(reference.Canonical); ok {
+		what = cn.Digest().String()
+	} else if t, ok := named.(reference.Tagged); ok {
+		what = t.Tag()
+	}
+	o.Progress.Println("%s: Pulling from %s", what, reference.Path(named))
 	return c.pullResolved(ctx, named, r, want, o)
 }
 
@@ -143,8 +151,8 @@ func (c *Client) resolve(ctx context.Context, ep endpoint, named reference.Named
 	r := &resolved{repo: repo, tr: tr, top: digest.Digest(desc.Digest.String())}
 	switch desc.MediaType {
 	case types.DockerManifestSchema1, types.DockerManifestSchema1Signed:
-		return nil, fmt.Errorf("%s: unsupported manifest format %s (Docker image manifest schema 1, deprecated and removed from Docker): push the image again with a current client: %w",
-			reference.FamiliarString(named), desc.MediaType, errdefs.ErrNotImplemented)
+		return nil, notImplemented(fmt.Errorf("%s: unsupported manifest format %s (Docker image manifest schema 1, deprecated and removed from Docker): push the image again with a current client",
+			reference.FamiliarString(named), desc.MediaType))
 	case types.DockerManifestList, types.OCIImageIndex:
 		idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))
 		if err != nil {
@@ -169,10 +177,10 @@ func (c *Client) resolve(ctx context.Context, ep endpoint, named reference.Named
 	case types.DockerManifestSchema2, types.OCIManifestSchema1:
 		r.manifest, r.mdigest, r.mediaType = desc.Manifest, r.top, desc.MediaType
 	default:
-		return nil, fmt.Errorf("%s: unsupported manifest media type %q: %w", reference.FamiliarString(named), desc.MediaType, errdefs.ErrNotImplemented)
+		return nil, notImplemented(fmt.Errorf("%s: unsupported manifest media type %q", reference.FamiliarString(named), desc.MediaType))
 	}
 	if r.mediaType != types.DockerManifestSchema2 && r.mediaType != types.OCIManifestSchema1 {
-		return nil, fmt.Errorf("%s: unsupported manifest media type %q: %w", reference.FamiliarString(named), r.mediaType, errdefs.ErrNotImplemented)
+		return nil, notImplemented(fmt.Errorf("%s: unsupported manifest media type %q", reference.FamiliarString(named), r.mediaType))
 	}
 	return r, nil
 }
@@ -187,7 +195,7 @@ func manifestError(named reference.Named, err error) error {
 		return fmt.Errorf("pull access denied for %s, repository does not exist or may require 'docker login': %v: %w",
 			reference.FamiliarName(named), err, errdefs.ErrInvalid)
 	}
-	return fmt.Errorf("%s: %w: %w", shown, err, errdefs.ErrUnavailable)
+	return unavailable(err) // the error names the URL already, as Docker's does
 }
 
 // pullJob is one layer of a pull.
@@ -448,7 +456,7 @@ func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, offs
 	}
 	resp, err := (&http.Client{Transport: r.tr}).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob: %w: %w", err, errdefs.ErrUnavailable)
+		return nil, unavailable(fmt.Errorf("fetch blob: %w", err))
 	}
 	if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0 {
 		resp.Body.Close()
@@ -459,7 +467,7 @@ func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, offs
 		if isNotFound(err) {
 			return nil, fmt.Errorf("blob unknown to the registry (the manifest names a missing blob): %v: %w", err, errdefs.ErrNotFound)
 		}
-		return nil, fmt.Errorf("fetch blob: %w: %w", err, errdefs.ErrUnavailable)
+		return nil, unavailable(fmt.Errorf("fetch blob: %w", err))
 	}
 	return resp, nil
 }

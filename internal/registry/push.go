@@ -249,7 +249,7 @@ func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions)
 		if isUnauthorized(err) {
 			return nil, fmt.Errorf("push %s: %v: %w", shown, err, errdefs.ErrInvalid)
 		}
-		return nil, fmt.Errorf("push %s: %w: %w", shown, err, errdefs.ErrUnavailable)
+		return nil, unavailable(fmt.Errorf("push %s: %w", shown, err))
 	}
 	var blobs []digest.Digest
 	for _, l := range layers {

@@ -121,7 +121,7 @@ func (b *idleTimeoutBody) Read(p []byte) (int, error) {
 	fired := b.fired
 	b.mu.Unlock()
 	if fired && err != nil {
-		return n, fmt.Errorf("registry %s sent nothing for %s: %w", b.host, b.timeout, errdefs.ErrUnavailable)
+		return n, unavailable(fmt.Errorf("registry %s sent nothing for %s", b.host, b.timeout))
 	}
 	return n, err
 }
