@@ -442,9 +442,16 @@ func TestRegistryHostile(t *testing.T) {
 	})
 }
 
-// TestRegistryKillResume: kill -9 in the middle of a layer's download; the
-// next pull asks only for the rest (HTTP Range) and the image is complete.
+// TestRegistryKillResume: kill -9 (a crash) or SIGINT (Ctrl-C) in the
+// middle of a layer's download; the next pull asks only for the rest (HTTP
+// Range) and the image is complete.
 func TestRegistryKillResume(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { killResume(t, sig) })
+	}
+}
+
+func killResume(t *testing.T, sig syscall.Signal) {
 	fake := startFakeRegistry(t)
 	img := makeTestImage(t, 16<<20)
 	fake.addImage("k/img", "latest", img)
@@ -490,8 +497,11 @@ func TestRegistryKillResume(t *testing.T) {
 		})
 		return total >= int64(half)/2
 	})
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	cmd.Process.Signal(sig)
+	err := cmd.Wait()
+	if sig == syscall.SIGINT && (err == nil || cmd.ProcessState.ExitCode() == 0) {
+		t.Errorf("an interrupted pull exited 0")
+	}
 	close(release)
 	fake.setHook(nil)
 
