@@ -108,6 +108,9 @@ func newLoginCmd(a *app) *cobra.Command {
 					return err
 				}
 				o.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+				if o.Password == "" {
+					return StatusError{Status: 1, Message: "Error: Password Required"}
+				}
 			}
 			if o.Username == "" || o.Password == "" {
 				// No terminal prompting: berth is driven by scripts.

@@ -98,6 +98,12 @@ func TestRegistryShareFlow(t *testing.T) {
 	if r := e.MustRun("pull", "-q", ref); strings.TrimSpace(r.Stdout) != ref {
 		t.Errorf("pull -q printed %q", r.Stdout)
 	}
+	// By digest (what RepoDigests names).
+	byDigest := strings.Trim(e.Inspect(ref, "{{index .RepoDigests 0}}"), "\n")
+	r = e.MustRun("pull", byDigest)
+	if !strings.Contains(r.Stdout, "sha256:") || !strings.Contains(r.Stdout, ": Pulling from username/repository") {
+		t.Errorf("pull by digest:\n%s", r.Stdout)
+	}
 
 	// On a terminal: Docker's per-layer lines, redrawn in place.
 	e.MustRun("rmi", ref)
