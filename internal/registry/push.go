@@ -129,6 +129,17 @@ func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions)
 		return nil, err
 	}
 	defer lease.Release()
+	// What the push reads must outlive a concurrent rmi + GC.
+	hold := []digest.Digest{img.Digest(), img.ManifestDigest}
+	for _, l := range img.Layers {
+		hold = append(hold, l.Digest)
+	}
+	if err := lease.Add(hold...); err != nil {
+		return nil, err
+	}
+	if _, err := c.images.Get(img.ID); err != nil {
+		return nil, fmt.Errorf("push %s: image removed meanwhile: %w", shown, err)
+	}
 	pw := o.Progress
 
 	ep := endpoint{host: reference.Domain(named)}
