@@ -592,3 +592,33 @@ esac
 	}
 	e.MustRun("rmi", ref)
 }
+
+// TestRegistryConcurrentPulls: two processes pulling the same image into
+// one root share the download (the second waits for the first's ingest)
+// and both succeed.
+func TestRegistryConcurrentPulls(t *testing.T) {
+	fake := startFakeRegistry(t)
+	img := makeTestImage(t, 8<<20)
+	fake.addImage("c/img", "latest", img)
+	e := regEnv(t, "")
+	ref := fake.Host() + "/c/img:latest"
+	results := make(chan Result, 2)
+	for i := 0; i < 2; i++ {
+		go func() { results <- e.Run("pull", "-q", ref) }()
+	}
+	for i := 0; i < 2; i++ {
+		if r := <-results; r.Code != 0 {
+			t.Errorf("concurrent pull:\n%s", r)
+		}
+	}
+	fake.mu.Lock()
+	served := fake.served
+	fake.mu.Unlock()
+	if served >= 2*int64(len(img.layer)) {
+		t.Errorf("the layer was downloaded twice (%d bytes for a %d-byte blob)", served, len(img.layer))
+	}
+	if r := e.MustRun("run", "--rm", ref, "true"); r.Code != 0 {
+		t.Fatal(r)
+	}
+	e.MustRun("rmi", ref)
+}
