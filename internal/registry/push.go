@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -170,8 +173,16 @@ func (c *Client) Push(ctx context.Context, named reference.Named, o PushOptions)
 				continue
 			}
 		}
-		if err := c.compress(ctx, lease, l, desc.Digest); err != nil {
-			return nil, fmt.Errorf("push %s: layer %s: %w", shown, diffID, err)
+		// Not compressed yet: compress while uploading, keeping the gzip.
+		// Should the streaming upload fail, compress alone and let
+		// remote.Write upload from the store as for any other layer.
+		if err := c.compressUploading(ctx, lease, l, desc.Digest, repo); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err := c.compress(ctx, lease, l, desc.Digest, nil); err != nil {
+				return nil, fmt.Errorf("push %s: layer %s: %w", shown, diffID, err)
+			}
 		}
 	}
 
@@ -303,8 +314,9 @@ func mustHash(d digest.Digest) v1.Hash {
 }
 
 // compress gzips the uncompressed layer blob src with parallel gzip into
-// the content store and records it in the push cache.
-func (c *Client) compress(ctx context.Context, lease *image.Lease, l *pushLayer, src digest.Digest) error {
+// the content store (and, when also is set, into it as well: the upload
+// stream) and records it in the push cache.
+func (c *Client) compress(ctx context.Context, lease *image.Lease, l *pushLayer, src digest.Digest, also io.Writer) error {
 	rd, err := c.cs.Open(src)
 	if err != nil {
 		return err
@@ -318,14 +330,20 @@ func (c *Client) compress(ctx context.Context, lease *image.Lease, l *pushLayer,
 	if err := w.Truncate(0); err != nil {
 		return err
 	}
-	zw, err := pgzip.NewWriterLevel(w, pgzip.DefaultCompression)
+	var out io.Writer = w
+	var in io.Reader = &ctxReader{ctx: ctx, r: rd}
+	if also != nil {
+		out = io.MultiWriter(w, also)
+		in = l.pw.Reader(in, l.id, "Pushing", 0, rd.Size())
+	}
+	zw, err := pgzip.NewWriterLevel(out, pgzip.DefaultCompression)
 	if err != nil {
 		return err
 	}
 	// 1 MiB blocks, one per core and a few in flight: pgzip's default
 	// (250 KB × GOMAXPROCS) leaves cores idle on big layers.
 	zw.SetConcurrency(1<<20, 4)
-	if _, err := io.Copy(zw, &ctxReader{ctx: ctx, r: rd}); err != nil {
+	if _, err := io.Copy(zw, in); err != nil {
 		return fmt.Errorf("compress: %w", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -358,4 +376,98 @@ func (r *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return r.r.Read(p)
+}
+
+// compressUploading compresses the local layer src and uploads the gzip
+// stream in the same pass (POST, one streaming PATCH, PUT ?digest=), so the
+// push costs about the longer of compression and transfer instead of their
+// sum. The gzip also goes to the content store and the push cache, as with
+// compress. remote.Write then finds the blob present.
+func (c *Client) compressUploading(ctx context.Context, lease *image.Lease, l *pushLayer, src digest.Digest, repo name.Repository) error {
+	tr, err := c.authTransport(ctx, repo, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: tr}
+	base := &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	loc, err := uploadLocation(resp, base, http.StatusAccepted)
+	if err != nil {
+		return err
+	}
+
+	pr, pwr := io.Pipe()
+	compressed := make(chan error, 1)
+	go func() {
+		err := c.compress(ctx, lease, l, src, pwr)
+		pwr.CloseWithError(err)
+		compressed <- err
+	}()
+	req, err = http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), pr)
+	if err != nil {
+		pr.CloseWithError(err)
+		<-compressed
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err = hc.Do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		<-compressed
+		return err
+	}
+	loc, err = uploadLocation(resp, loc, http.StatusAccepted, http.StatusNoContent, http.StatusCreated)
+	pr.CloseWithError(fmt.Errorf("upload ended"))
+	if cerr := <-compressed; cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return err
+	}
+	q := loc.Query()
+	q.Set("digest", l.digest.String())
+	loc.RawQuery = q.Encode()
+	req, err = http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err = hc.Do(req)
+	if err != nil {
+		return err
+	}
+	if _, err := uploadLocation(resp, loc, http.StatusCreated); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.opened = true
+	l.mu.Unlock()
+	l.pw.Status(l.id, "Pushed")
+	return nil
+}
+
+// uploadLocation checks an upload response and returns where the upload
+// continues (its Location, resolved against the request's URL).
+func uploadLocation(resp *http.Response, base *url.URL, ok ...int) (*url.URL, error) {
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, ok...); err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	h := resp.Header.Get("Location")
+	if h == "" {
+		return base, nil
+	}
+	u, err := base.Parse(h)
+	if err != nil {
+		return nil, fmt.Errorf("upload location %q: %w", h, err)
+	}
+	return u, nil
 }
