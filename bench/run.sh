@@ -8,10 +8,12 @@
 #      of the engine's processes with 20 `run -d ... sleep` containers, / 20
 #   3. `rm -f` of 20 running containers in one command (hyperfine median)
 #   4. `import` of the ~170 MB Debian minbase rootfs tar (hyperfine median)
-#   5. then bench/build.sh: `build` of the tutorial image cold and cached, and
-#      a cached rebuild of a 5,000-file / 200 MB context (its own section)
-#   6. then bench/network.sh: the networking figures (bridge run
-#      latency, published-port throughput, run -d -p → first HTTP 200)
+# then, each appending its own section:
+#   5. bench/registry.sh: push and pull of a ~217 MB one-layer image
+#   6. bench/build.sh: `build` of the tutorial image cold and cached, and a
+#      cached rebuild of a 5,000-file / 200 MB context
+#   7. bench/network.sh: run latency on the bridge, published-port throughput,
+#      run -d -p → first HTTP 200
 # The Docker peer is the isolated dockerd of scripts/dockerd.sh: started here
 # if not already running and stopped again if this script started it. A
 # side-by-side whose peer cannot start fails (exit 1). --docker-only skips the
@@ -526,12 +528,19 @@ if ((${#profiles[@]})); then
 	} >>"$results"
 fi
 log "wrote $results"
-cat "$results"
 
-# ---- the builder, same peer (bench/build.sh appends its own section) ---------
+# ---- 5. registry push and pull (bench/registry.sh appends its own section) --
+if [[ $mode == both ]]; then
+	BERTH_BIN=$berth "$here/registry.sh"
+else
+	"$here/registry.sh" --docker-only
+fi
+
+# ---- 6. the builder (bench/build.sh appends its own section) -----------------
 if [[ $mode == docker ]]; then build_args=(--docker-only); else build_args=(); fi
 BERTH_BIN=$berth "$here/build.sh" "${build_args[@]}" || die "bench/build.sh failed (see above)"
-# ---- networking: bench/network.sh appends its own section --------------------
+# ---- 7. networking (bench/network.sh appends its own section) ----------------
 if [[ $mode == both ]]; then
 	BERTH_BIN=$berth BENCH_RUNS=$runs "$here/network.sh" || die "bench/network.sh failed"
 fi
+cat "$results"

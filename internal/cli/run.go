@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/term"
 	"github.com/spf13/cobra"
@@ -225,33 +224,12 @@ func (a *app) createContainer(ctx context.Context, o engine.CreateOptions) (*con
 	if err != nil {
 		return nil, err
 	}
-	c, err := e.Create(ctx, o)
-	if err != nil && errdefs.IsNotFound(err) && isImageNotFound(e, o.Image) {
-		fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", familiarTagged(o.Image))
-		return nil, fmt.Errorf("pull access denied for %s, repository does not exist or may require 'berth login' (registry pulls are not available in this berth build): %w", familiarName(o.Image), errdefs.ErrNotFound)
+	// A missing image is pulled first ("Unable to find image … locally"),
+	// with the pull's progress on stderr as Docker prints it.
+	if _, err := e.ResolveImage(ctx, o.Image, engine.PullOptions{Out: a.stderr}); err != nil {
+		return nil, err
 	}
-	return c, err
-}
-
-func isImageNotFound(e *engine.Engine, ref string) bool {
-	_, err := e.Images.Get(ref)
-	return errdefs.IsNotFound(err)
-}
-
-func familiarTagged(ref string) string {
-	n, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return reference.FamiliarString(reference.TagNameOnly(n))
-}
-
-func familiarName(ref string) string {
-	n, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return reference.FamiliarName(n)
+	return e.Create(ctx, o)
 }
 
 func newCreateCmd(a *app) *cobra.Command {
