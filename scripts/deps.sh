@@ -15,7 +15,8 @@ default_pkgs=(
 	docker.io        # side-by-side oracle and bench peer (pulls containerd)
 	containerd
 	skopeo           # registry tests: copy images in/out
-	docker-registry  # local registry for push/pull tests
+	docker-registry  # local registry for push/pull tests and the demo
+	apache2-utils    # htpasswd: the demo's password-protected registry
 	iptables
 	nftables
 	iproute2
