@@ -109,18 +109,17 @@ func (e *Engine) pullAllTags(ctx context.Context, named reference.Named, o PullO
 		return nil, err
 	}
 	sort.Strings(tags)
-	var out []string
 	for _, t := range tags {
 		nt, err := reference.WithTag(named, t)
 		if err != nil {
 			continue
 		}
 		if _, err := e.pullOne(ctx, nt, o); err != nil {
-			return out, err
+			return nil, err
 		}
-		out = append(out, nt.String())
 	}
-	return out, nil
+	// Docker's last line for -a is the repository, not each tag.
+	return []string{named.Name()}, nil
 }
 
 // pullOne pulls one reference with Docker's progress lines.

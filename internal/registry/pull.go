@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -361,6 +362,10 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 			}
 		}
 		cr := &countReader{r: body, n: off, size: j.desc.Size}
+		if off == 0 {
+			cr.h = j.digest.Algorithm().Hash()
+			cr.d = j.digest
+		}
 		return readCloser{pw.Reader(cr, j.id, "Downloading", off, j.desc.Size), body}, nil
 	}
 	if !c.cs.Exists(j.digest) {
@@ -382,7 +387,7 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 		var err error
 		if parentReady {
 			_, err = c.images.FetchLayer(ctx, lease, j.parent, desc, j.diffID, open)
-			if err != nil && ctx.Err() == nil && !errors.Is(err, errdefs.ErrUnavailable) {
+			if err != nil && ctx.Err() == nil && !errors.Is(err, errdefs.ErrUnavailable) && !errors.Is(err, errBlobDigest) {
 				// Bytes that do not untar may simply be the wrong bytes:
 				// finish the blob (resuming the ingest) so that a digest
 				// or size mismatch, the real cause, is what is reported.
@@ -423,16 +428,33 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 	return nil
 }
 
-// countReader words a connection that ends early: "truncated after N of
-// M bytes" rather than the bare "unexpected EOF".
+var errBlobDigest = errors.New("digest mismatch")
+
+// countReader words a connection that ends early ("truncated: … N of M
+// bytes" rather than the bare "unexpected EOF") and, for a transfer from
+// byte 0, checks the digest on the read that completes the blob. That
+// read's error reaches the unpacking side of a streamed layer before its
+// end, so a wrong blob fails the unpack before its snapshot is committed:
+// nothing of it is stored.
 type countReader struct {
 	r       io.Reader
 	n, size int64
+	h       hash.Hash // nil when resuming (the store checks the whole blob)
+	d       digest.Digest
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.h != nil {
+		c.h.Write(p[:n])
+		if c.n == c.size {
+			if got := digest.NewDigest(c.d.Algorithm(), c.h); got != c.d {
+				return n, fmt.Errorf("%w: content hashes to %s: %w", errBlobDigest, got, errdefs.ErrInvalid)
+			}
+			c.h = nil
+		}
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && c.n < c.size) {
 		err = fmt.Errorf("truncated: the registry sent %d of %d bytes: %w", c.n, c.size, io.ErrUnexpectedEOF)
 	}

@@ -228,3 +228,45 @@ func openStore(t *testing.T) *image.Store {
 	}
 	return is
 }
+
+// TestCompressUploading: a new local layer is gzipped and uploaded in one
+// pass (not through the compress-then-upload fallback), and the gzip is
+// kept for the next push.
+func TestCompressUploading(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("unpacking layers needs root")
+	}
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	src := openStore(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "a", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	img, err := src.Import(ctx, &buf, image.ImportOptions{Ref: host + "/u/r:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(src, Options{Keychain: authn.NewMultiKeychain(), StateDir: t.TempDir()})
+	named, _ := image.ParseReference(host + "/u/r:1")
+	repo, _ := c.repoOn(endpoint{host: host}, named)
+	lease, err := src.NewLease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	l := &pushLayer{c: c, diffID: img.Layers[0].Digest}
+	if err := c.compressUploading(ctx, lease, l, img.Layers[0].Digest, repo); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Head(srv.URL + "/v2/u/r/blobs/" + l.digest.String())
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("uploaded blob %s: %v %v", l.digest, resp, err)
+	}
+	if st := c.readState(); st.Gzip[l.diffID].Digest != l.digest || !src.Content().Exists(l.digest) {
+		t.Fatalf("gzip not cached: %+v", st.Gzip)
+	}
+}

@@ -349,6 +349,31 @@ func TestRegistryHostile(t *testing.T) {
 			t.Error("the corrupt layer became a blob")
 		}
 	})
+	t.Run("wrong digest, content still unpacks", func(t *testing.T) {
+		// Another gzip header time: a valid stream of the same size and the
+		// same tar, but not the blob the manifest names.
+		e := regEnv(t, "")
+		fake.setHook(func(w http.ResponseWriter, r *http.Request, d digest.Digest, data []byte) bool {
+			if d != img.layerDigest {
+				return false
+			}
+			bad := append([]byte{}, data...)
+			bad[4] ^= 0x01
+			w.Write(bad)
+			return true
+		})
+		defer fake.setHook(nil)
+		pullFails(t, e, ref, img.layerDigest.String(), "digest mismatch")
+		if blobExists(e, img.layerDigest) {
+			t.Error("the wrong layer became a blob")
+		}
+		ents, _ := os.ReadDir(filepath.Join(e.Root, "snapshots"))
+		for _, ent := range ents {
+			if n := ent.Name(); n != "" && n[0] >= '0' && n[0] <= '9' {
+				t.Errorf("a snapshot was committed from the wrong blob: snapshots/%s", n)
+			}
+		}
+	})
 	t.Run("wrong config", func(t *testing.T) {
 		e := regEnv(t, "")
 		fake.setHook(func(w http.ResponseWriter, r *http.Request, d digest.Digest, data []byte) bool {
