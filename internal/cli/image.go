@@ -111,7 +111,7 @@ func newImagesCmd(a *app) *cobra.Command {
 						id = img.ID
 					}
 					rows = append(rows, imageRow{
-						ID: id, Repository: repo, Tag: tag, Digest: "<none>",
+						ID: id, Repository: repo, Tag: tag, Digest: repoDigest(img.RepoDigests, repo),
 						CreatedSince: humanAgo(now, img.Created),
 						CreatedAt:    img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 						Size:         units.HumanSizeWithPrecision(float64(img.Size), 3),
@@ -307,4 +307,16 @@ func newImagePruneCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	cmd.Flags().StringArray("filter", nil, "Provide filter values")
 	return cmd
+}
+
+// repoDigest is the digest column of `images --digests`: the digest under
+// which repository repo knows the image (from a pull or push), as Docker
+// shows it.
+func repoDigest(repoDigests []string, repo string) string {
+	for _, rd := range repoDigests {
+		if name, dgst, ok := strings.Cut(rd, "@"); ok && name == repo {
+			return dgst
+		}
+	}
+	return "<none>"
 }

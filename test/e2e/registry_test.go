@@ -104,6 +104,11 @@ func TestRegistryShareFlow(t *testing.T) {
 	if !strings.Contains(r.Stdout, "sha256:") || !strings.Contains(r.Stdout, ": Pulling from username/repository") {
 		t.Errorf("pull by digest:\n%s", r.Stdout)
 	}
+	// images --digests shows it beside the tag of the same repository.
+	_, dgst, _ := strings.Cut(byDigest, "@")
+	if r := e.MustRun("images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}", reg.Addr+"/username/repository"); !strings.Contains(r.Stdout, ref+" "+dgst) {
+		t.Errorf("images --digests:\n%s", r.Stdout)
+	}
 
 	// On a terminal: Docker's per-layer lines, redrawn in place.
 	e.MustRun("rmi", ref)
