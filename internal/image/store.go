@@ -90,21 +90,16 @@ type configBlob struct {
 	Comment string `json:"comment,omitempty"`
 }
 
-// MarshalJSON keeps an explicitly empty Cmd or Entrypoint (`CMD []`) as
-// `[]`, as Docker writes it: v1.Config's omitempty would turn it into
-// "unset", which means "inherit" to whoever reads the image. Configs
-// without one marshal exactly as the plain struct does.
+// MarshalJSON keeps an explicitly empty Cmd (`CMD []`) as `[]`, as Docker
+// writes it: v1.Config's omitempty would turn it into "unset", which means
+// "inherit" to whoever reads the image. (Docker stores `ENTRYPOINT []` as
+// null, so an empty Entrypoint is left to omitempty.) Configs without one
+// marshal exactly as the plain struct does.
 func (cb configBlob) MarshalJSON() ([]byte, error) {
 	type plain configBlob
 	data, err := json.Marshal(plain(cb))
-	if err != nil {
-		return nil, err
-	}
-	c := cb.Config
-	emptyCmd := c.Cmd != nil && len(c.Cmd) == 0
-	emptyEntry := c.Entrypoint != nil && len(c.Entrypoint) == 0
-	if !emptyCmd && !emptyEntry {
-		return data, nil
+	if err != nil || cb.Config.Cmd == nil || len(cb.Config.Cmd) > 0 {
+		return data, err
 	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -114,12 +109,7 @@ func (cb configBlob) MarshalJSON() ([]byte, error) {
 	if err := json.Unmarshal(doc["config"], &config); err != nil {
 		return nil, err
 	}
-	if emptyCmd {
-		config["Cmd"] = json.RawMessage("[]")
-	}
-	if emptyEntry {
-		config["Entrypoint"] = json.RawMessage("[]")
-	}
+	config["Cmd"] = json.RawMessage("[]")
 	if doc["config"], err = json.Marshal(config); err != nil {
 		return nil, err
 	}
