@@ -727,6 +727,23 @@ func TestNetworkCleanupAfterSupervisorKill(t *testing.T) {
 	e.Eventually("supervisor gone", func() bool { return syscall.Kill(spid, 0) != nil })
 	e.MustRun("ps", "-a")
 	waitCounts(e, netCounts{})
+	// The same for a foreground run (the owner is the CLI process) killed -9.
+	fg := e.Name("fg")
+	e.RemoveOnCleanup(fg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := e.Cmd(ctx, "run", "--name", fg, "-p", fmt.Sprintf("%d:80", p), img, "sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.Eventually("foreground container running", func() bool {
+		return strings.TrimSpace(e.Run("inspect", "-f", "{{.State.Running}}", fg).Stdout) == "true"
+	})
+	waitCounts(e, netCounts{veths: 1, leases: 1, dnat: 1, netns: 1})
+	cmd.Process.Kill()
+	cmd.Wait()
+	e.MustRun("ps", "-a")
+	waitCounts(e, netCounts{})
 	// The port is usable again by a new container.
 	e.RunDetached(e.Name("next"), "-p", fmt.Sprintf("%d:80", p), img, "sleep", "300")
 	// system check --repair re-creates rules an admin flushed.
