@@ -669,6 +669,10 @@ func TestNetworkErrors(t *testing.T) {
 	if got := countNet(e); got.leases != 0 || got.netns != 0 {
 		t.Fatalf("errors left network state: %+v", got)
 	}
+	// system prune removes unused user networks, as Docker's does.
+	if r := e.MustRun("system", "prune", "-f"); !strings.Contains(r.Stdout, "Deleted Networks:\n"+n+"\n") {
+		t.Fatalf("system prune: %s", r)
+	}
 }
 
 func TestNetworkConcurrentLeases(t *testing.T) {
