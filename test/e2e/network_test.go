@@ -359,6 +359,11 @@ func TestNetworkNamespaceModes(t *testing.T) {
 	if !strings.Contains(r.Stdout, ip+"/") {
 		t.Fatalf("container:X does not share X's namespace (want %s): %s", ip, r)
 	}
+	// ... nor its /etc/hosts (X's hostname → X's address).
+	r = e.MustRun("run", "--rm", "--network", "container:"+id, img, "cat", "/etc/hosts")
+	if !strings.Contains(r.Stdout, ip+"\t"+id[:12]) {
+		t.Fatalf("container:X does not see X's /etc/hosts: %s", r)
+	}
 	waitCounts(e, netCounts{veths: 1, leases: 1, netns: 1})
 }
 
