@@ -137,6 +137,13 @@ func newSystemCmd(a *app) *cobra.Command {
 				}
 				fmt.Fprintln(a.stdout)
 			}
+			if len(r.Networks) > 0 {
+				fmt.Fprintln(a.stdout, "Deleted Networks:")
+				for _, n := range r.Networks {
+					fmt.Fprintln(a.stdout, n)
+				}
+				fmt.Fprintln(a.stdout)
+			}
 			if len(r.Volumes) > 0 {
 				fmt.Fprintln(a.stdout, "Deleted Volumes:")
 				for _, n := range r.Volumes {

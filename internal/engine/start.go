@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -224,6 +225,11 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Net
 			ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		},
 		Host: e.host(),
+	}
+	if other, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
+		// One network stack, one view of names, as in Docker.
+		o.Mounts.HostsPath = filepath.Join(e.Containers.Dir(other), "hosts")
+		o.Mounts.ResolvConfPath = filepath.Join(e.Containers.Dir(other), "resolv.conf")
 	}
 	if c.Host.Init {
 		o.Process.InitBinary = e.Exe

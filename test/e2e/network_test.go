@@ -359,6 +359,11 @@ func TestNetworkNamespaceModes(t *testing.T) {
 	if !strings.Contains(r.Stdout, ip+"/") {
 		t.Fatalf("container:X does not share X's namespace (want %s): %s", ip, r)
 	}
+	// ... nor its /etc/hosts (X's hostname → X's address).
+	r = e.MustRun("run", "--rm", "--network", "container:"+id, img, "cat", "/etc/hosts")
+	if !strings.Contains(r.Stdout, ip+"\t"+id[:12]) {
+		t.Fatalf("container:X does not see X's /etc/hosts: %s", r)
+	}
 	waitCounts(e, netCounts{veths: 1, leases: 1, netns: 1})
 }
 
@@ -669,6 +674,10 @@ func TestNetworkErrors(t *testing.T) {
 	if got := countNet(e); got.leases != 0 || got.netns != 0 {
 		t.Fatalf("errors left network state: %+v", got)
 	}
+	// system prune removes unused user networks, as Docker's does.
+	if r := e.MustRun("system", "prune", "-f"); !strings.Contains(r.Stdout, "Deleted Networks:\n"+n+"\n") {
+		t.Fatalf("system prune: %s", r)
+	}
 }
 
 func TestNetworkConcurrentLeases(t *testing.T) {
@@ -725,6 +734,23 @@ func TestNetworkCleanupAfterSupervisorKill(t *testing.T) {
 	}
 	// The next command reconciles: the lease, veth, DNAT rule and netns go.
 	e.Eventually("supervisor gone", func() bool { return syscall.Kill(spid, 0) != nil })
+	e.MustRun("ps", "-a")
+	waitCounts(e, netCounts{})
+	// The same for a foreground run (the owner is the CLI process) killed -9.
+	fg := e.Name("fg")
+	e.RemoveOnCleanup(fg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := e.Cmd(ctx, "run", "--name", fg, "-p", fmt.Sprintf("%d:80", p), img, "sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.Eventually("foreground container running", func() bool {
+		return strings.TrimSpace(e.Run("inspect", "-f", "{{.State.Running}}", fg).Stdout) == "true"
+	})
+	waitCounts(e, netCounts{veths: 1, leases: 1, dnat: 1, netns: 1})
+	cmd.Process.Kill()
+	cmd.Wait()
 	e.MustRun("ps", "-a")
 	waitCounts(e, netCounts{})
 	// The port is usable again by a new container.
