@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"runtime"
@@ -230,7 +231,26 @@ func newSystemCmd(a *app) *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(prune, df, check, boot, newInfoCmd(a))
+	var resetForce bool
+	reset := &cobra.Command{
+		Use: "reset [OPTIONS]", Short: "Remove all containers, networks (with their bridges and firewall rules), volumes and images, and the state directories", Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			if !resetForce {
+				fmt.Fprintf(a.stdout, "WARNING! This will remove:\n  - all containers\n  - all networks, their bridges and firewall rules\n  - all volumes\n  - all images and the build cache\n  - the state directories %s and %s\nAre you sure you want to continue? [y/N] ", e.Root.Lib, e.Root.Run)
+				line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+				if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+					return nil
+				}
+			}
+			return e.Reset(cmd.Context())
+		},
+	}
+	reset.Flags().BoolVarP(&resetForce, "force", "f", false, "Do not prompt for confirmation")
+	cmd.AddCommand(prune, df, check, boot, reset, newInfoCmd(a))
 	return cmd
 }
 

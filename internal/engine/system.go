@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/container"
+	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/mount"
 	"github.com/berth/berth/internal/volume"
@@ -278,4 +280,43 @@ func (e *Engine) checkContent(repair bool) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// Reset removes everything of this root, as `podman system reset` does:
+// every container (running ones are killed), every network with its bridge
+// and firewall rules (the default bridge too), every volume and image, and
+// then the state directories themselves. A throwaway --root leaves nothing
+// on the host afterwards.
+func (e *Engine) Reset(ctx context.Context) error {
+	list, err := e.List()
+	if err != nil {
+		return err
+	}
+	refs := make([]string, len(list))
+	for i, c := range list {
+		refs[i] = c.ID
+	}
+	var errs []error
+	for _, err := range e.RemoveMany(ctx, refs, true, true) {
+		if err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("reset: %w", errors.Join(errs...))
+	}
+	if err := e.Networks.Reset(); err != nil {
+		return fmt.Errorf("reset: networks: %w", err)
+	}
+	for _, dir := range []string{e.Root.Run, e.Root.Lib} {
+		if err := mount.UnmountUnder(dir); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+	}
+	for _, dir := range []string{e.Root.Run, e.Root.Lib} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -248,4 +249,30 @@ func IsMountPoint(path string) bool {
 	}
 	infos, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(abs))
 	return err == nil && len(infos) > 0
+}
+
+// UnmountUnder removes every mount whose mount point is dir or below it,
+// deepest first: what is left of a root that is being deleted (a crashed
+// build's sandbox, a netns bind mount) must not pin, or be deleted through,
+// its directory.
+func UnmountUnder(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(abs))
+	if err != nil {
+		return err
+	}
+	sort.Slice(infos, func(i, j int) bool { return len(infos[i].Mountpoint) > len(infos[j].Mountpoint) })
+	var errs []error
+	for _, m := range infos {
+		if err := Unmount(m.Mountpoint); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
