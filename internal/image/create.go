@@ -45,9 +45,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*I
 		}
 		target = ref.String()
 	}
-	plat, err := parsePlatform(opts.Platform)
+	plat, err := ParsePlatform(opts.Platform)
 	if err != nil {
 		return nil, err
+	}
+	if plat.OS != "linux" {
+		return nil, fmt.Errorf("operating system is not supported: %q: %w", plat.OS, errdefs.ErrInvalid)
 	}
 	cfg, err := ApplyChanges(v1.Config{}, opts.Changes)
 	if err != nil {
@@ -149,7 +152,7 @@ func (s *Store) Commit(ctx context.Context, opts CommitOptions) (*Image, error) 
 			}
 		}
 	} else {
-		plat, _ := parsePlatform("")
+		plat, _ := ParsePlatform("")
 		base.Architecture, base.OS, base.Variant = plat.Architecture, plat.OS, plat.Variant
 		base.RootFS.Type = "layers"
 	}
@@ -494,12 +497,12 @@ func (s *Store) commitRecord(id string, rec record, refs []string, tagTime bool)
 	return s.writeRefs(all)
 }
 
-// platform is an image's os/arch/variant.
-type platform struct{ OS, Architecture, Variant string }
-
-// parsePlatform parses --platform (os[/arch[/variant]]); empty is the host.
-func parsePlatform(s string) (platform, error) {
-	p := platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+// ParsePlatform parses --platform ("os[/arch[/variant]]"); "" is the host
+// (linux/amd64 here). Architecture aliases are normalised as containerd's
+// platforms package does. Any OS parses (a pull matches it against an
+// index); import refuses all but linux.
+func ParsePlatform(s string) (v1.Platform, error) {
+	p := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 	if runtime.GOARCH == "arm64" {
 		p.Variant = "v8"
 	}
@@ -508,27 +511,24 @@ func parsePlatform(s string) (platform, error) {
 	}
 	parts := strings.Split(strings.ToLower(s), "/")
 	if len(parts) > 3 || parts[0] == "" {
-		return p, fmt.Errorf("invalid platform %q: %w", s, errdefs.ErrInvalid)
-	}
-	if parts[0] != "linux" {
-		return p, fmt.Errorf("operating system is not supported: %q: %w", parts[0], errdefs.ErrInvalid)
+		return p, fmt.Errorf("invalid platform %q: expected os[/arch[/variant]]: %w", s, errdefs.ErrInvalid)
 	}
 	p.OS = parts[0]
 	if len(parts) > 1 {
-		arch, variant := normalizeArch(parts[1], "")
+		variant := ""
 		if len(parts) == 3 {
-			arch, variant = normalizeArch(parts[1], parts[2])
+			variant = parts[2]
 		}
-		p.Architecture, p.Variant = arch, variant
+		p.Architecture, p.Variant = NormalizeArch(parts[1], variant)
 	}
 	return p, nil
 }
 
-// normalizeArch maps the common aliases to GOARCH names, as containerd's
+// NormalizeArch maps the common aliases to GOARCH names, as containerd's
 // platforms package does.
-func normalizeArch(arch, variant string) (string, string) {
+func NormalizeArch(arch, variant string) (string, string) {
 	switch arch {
-	case "i386":
+	case "i386", "x86":
 		return "386", ""
 	case "x86_64", "x86-64", "amd64":
 		if variant == "v1" {

@@ -77,7 +77,7 @@ type resolved struct {
 // into its snapshot while it downloads. An interrupted pull leaves partial
 // blobs as content ingests, which the next pull resumes (HTTP Range).
 func (c *Client) Pull(ctx context.Context, named reference.Named, o PullOptions) (*PullResult, error) {
-	want, err := ParsePlatform(o.Platform)
+	want, err := image.ParsePlatform(o.Platform)
 	if err != nil {
 		return nil, err
 	}

@@ -136,14 +136,14 @@ func TestServerKeyAndPlatform(t *testing.T) {
 			t.Errorf("ServerKey(%q) = %q, want %q", in, got, want)
 		}
 	}
-	p, err := ParsePlatform("linux/arm64")
+	p, err := image.ParsePlatform("linux/arm64")
 	if err != nil || platformString(p) != "linux/arm64/v8" {
-		t.Errorf("ParsePlatform(linux/arm64) = %v, %v", p, err)
+		t.Errorf("image.ParsePlatform(linux/arm64) = %v, %v", p, err)
 	}
 	if !matches(p, &v1.Platform{OS: "linux", Architecture: "arm64"}) || matches(p, &v1.Platform{OS: "linux", Architecture: "amd64"}) {
 		t.Error("arm64 matching")
 	}
-	if _, err := ParsePlatform("linux/amd64/v2/x"); err == nil {
+	if _, err := image.ParsePlatform("linux/amd64/v2/x"); err == nil {
 		t.Error("bad platform accepted")
 	}
 }
