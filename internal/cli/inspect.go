@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,29 +353,7 @@ func inspectCmd(a *app, kind string) *cobra.Command {
 				}
 				out = append(out, v)
 			}
-			if tmpl != "" {
-				for _, v := range out {
-					// Like docker/cli: the typed value first (so {{.ID}}-style
-					// Go field names work), then the JSON map ({{.Id}}).
-					var buf bytes.Buffer
-					if err := format.Object(&buf, tmpl, v); err != nil {
-						buf.Reset()
-						if err := format.Object(&buf, tmpl, toGeneric(v)); err != nil {
-							return err
-						}
-					}
-					a.stdout.Write(buf.Bytes())
-				}
-			} else {
-				if out == nil {
-					out = []any{}
-				}
-				format.JSON(a.stdout, out)
-			}
-			if len(errs) > 0 {
-				return StatusError{Status: 1, Message: "Error: " + strings.Join(errs, "\n")}
-			}
-			return nil
+			return printInspected(a.stdout, tmpl, out, errs)
 		},
 	}
 	cmd.Flags().StringVarP(&tmpl, "format", "f", "", "Format output using a custom template")
@@ -537,4 +516,32 @@ func portBindingsJSON(b map[string][]container.PortBinding) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// printInspected prints what an inspect verb found: a JSON array, or with a
+// template one rendering per object — the typed value first (so
+// {{.ID}}-style Go field names work), then its JSON map ({{.Id}}), as
+// docker/cli does. errs (objects not found) make it exit 1 after printing.
+func printInspected(w io.Writer, tmpl string, out []any, errs []string) error {
+	if tmpl != "" {
+		for _, v := range out {
+			var buf bytes.Buffer
+			if err := format.Object(&buf, tmpl, v); err != nil {
+				buf.Reset()
+				if err := format.Object(&buf, tmpl, toGeneric(v)); err != nil {
+					return err
+				}
+			}
+			w.Write(buf.Bytes())
+		}
+	} else {
+		if out == nil {
+			out = []any{}
+		}
+		format.JSON(w, out)
+	}
+	if len(errs) > 0 {
+		return StatusError{Status: 1, Message: "Error: " + strings.Join(errs, "\n")}
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/engine"
-	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/internal/network"
 )
 
@@ -105,22 +104,7 @@ func newNetworkCmd(a *app) *cobra.Command {
 				}
 				out = append(out, inspectNetwork(n))
 			}
-			if inspFormat != "" {
-				for _, v := range out {
-					if err := format.Object(a.stdout, inspFormat, toGeneric(v)); err != nil {
-						return err
-					}
-				}
-			} else {
-				if out == nil {
-					out = []any{}
-				}
-				format.JSON(a.stdout, out)
-			}
-			if len(failed) > 0 {
-				return StatusError{Status: 1, Message: "Error: " + strings.Join(failed, "\n")}
-			}
-			return nil
+			return printInspected(a.stdout, inspFormat, out, failed)
 		},
 	}
 	inspect.Flags().StringVarP(&inspFormat, "format", "f", "", "Format the output using the given Go template")

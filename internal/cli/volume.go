@@ -7,7 +7,6 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
-	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/internal/volume"
 )
 
@@ -103,24 +102,9 @@ func newVolumeCmd(a *app) *cobra.Command {
 					failed = append(failed, "get "+name+": no such volume")
 					continue
 				}
-				out = append(out, v)
+				out = append(out, toGeneric(v)) // {{.CreatedAt}} as Docker prints it: the JSON string
 			}
-			if inspFormat != "" {
-				for _, v := range out {
-					if err := format.Object(a.stdout, inspFormat, toGeneric(v)); err != nil {
-						return err
-					}
-				}
-			} else {
-				if out == nil {
-					out = []any{}
-				}
-				format.JSON(a.stdout, out)
-			}
-			if len(failed) > 0 {
-				return StatusError{Status: 1, Message: "Error: " + strings.Join(failed, "\n")}
-			}
-			return nil
+			return printInspected(a.stdout, inspFormat, out, failed)
 		},
 	}
 	inspect.Flags().StringVarP(&inspFormat, "format", "f", "", "Format output using a custom template")
