@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	units "github.com/docker/go-units"
 	"io"
 	"os"
 	"os/signal"
@@ -203,8 +204,9 @@ func logOptions(vals []string) (maxSize int64, maxFiles int, err error) {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "max-size":
-			if maxSize, err = opts.ParseMemory(v); err != nil {
-				return 0, 0, err
+			// json-file's own rule (RAMInBytes, no lower bound), not --memory's.
+			if maxSize, err = units.RAMInBytes(v); err != nil || maxSize < -1 {
+				return 0, 0, fmt.Errorf("invalid value for max-size: %s: %w", v, errdefs.ErrInvalid)
 			}
 		case "max-file":
 			if _, err := fmt.Sscan(v, &maxFiles); err != nil || maxFiles < 1 {
