@@ -147,7 +147,17 @@ func startError(err error) error {
 	case errors.Is(err, engine.ErrCommandNotExecutable):
 		code = 126
 	}
-	return StatusError{Status: code, Message: "berth: " + sentence(userMessage(err))}
+	msg := userMessage(err)
+	// A detached start fails in the supervisor: only its exit code and
+	// text come back.
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) && (ec.ExitCode() == 126 || ec.ExitCode() == 127) {
+		code = ec.ExitCode()
+		for _, class := range []error{engine.ErrCommandNotFound, engine.ErrCommandNotExecutable} {
+			msg = strings.TrimPrefix(msg, class.Error()+": ")
+		}
+	}
+	return StatusError{Status: code, Message: "berth: " + sentence(msg)}
 }
 
 // daemonError is how a verb without a help hint reports a refusal that

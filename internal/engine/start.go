@@ -94,6 +94,9 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, stdio Stdio) (*A
 		rio.Stdout = logger.Stdout()
 	}
 	proc, err := e.launch(ctx, c, rio)
+	if err != nil {
+		e.recordStartFailure(c.ID, err)
+	}
 	if err == nil {
 		_, err = e.Containers.Update(c.ID, func(c *container.Container) error {
 			c.State.SetRunning(proc.Pid(), time.Now().UTC())
@@ -115,6 +118,22 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, stdio Stdio) (*A
 		defer logger.Close()
 		return code, e.finish(c, code, waitErr, true)
 	}}, nil
+}
+
+// recordStartFailure records a start that did not happen as Docker does:
+// the exit code it would report (127, 126, else 128) and the error; a
+// container that never ran stays "created".
+func (e *Engine) recordStartFailure(id string, startErr error) {
+	code := 128
+	var ec interface{ ExitCode() int }
+	if errors.As(startErr, &ec) {
+		code = ec.ExitCode()
+	}
+	e.Containers.Update(id, func(c *container.Container) error {
+		c.State.SetStopped(code, time.Time{})
+		c.State.Error = startErr.Error()
+		return nil
+	})
 }
 
 func (e *Engine) openLog(c *container.Container) (*logs.Writer, error) {
@@ -186,12 +205,22 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 func classifyStartError(err error) error {
 	switch {
 	case errors.Is(err, runtime.ErrExecNotFound):
-		return fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+		return startFailure{fmt.Errorf("%w: %w", ErrCommandNotFound, err), 127}
 	case errors.Is(err, runtime.ErrExecPermission):
-		return fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+		return startFailure{fmt.Errorf("%w: %w", ErrCommandNotExecutable, err), 126}
 	}
 	return err
 }
+
+// startFailure carries Docker's exit code for a start that failed (127, 126)
+// across the supervisor's ready line, where error identity is lost.
+type startFailure struct {
+	error
+	code int
+}
+
+func (s startFailure) ExitCode() int { return s.code }
+func (s startFailure) Unwrap() error { return s.error }
 
 func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Network) (*specs.Spec, error) {
 	dir := e.Containers.Dir(c.ID)
