@@ -75,6 +75,9 @@ func (a *app) container(ref string) (*engine.Engine, *container.Container, error
 
 // Execute runs the command line and returns the process exit code.
 func Execute(args []string) int {
+	if startsContainer(args) {
+		engine.PrepareStart()
+	}
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	cmd := newRootCmd(a)
 	cmd.SetArgs(args)
@@ -93,6 +96,30 @@ func Execute(args []string) int {
 	}
 	fmt.Fprintln(a.stderr, "Error: "+userMessage(err))
 	return 1
+}
+
+// startsContainer reports whether args name a verb that starts a container
+// or a process in one, looking past the global flags without parsing
+// them: it runs before cobra has built its command tree.
+func startsContainer(args []string) bool {
+	verb := ""
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--root" || arg == "--log-level":
+			i++ // the flag's value
+		case strings.HasPrefix(arg, "-"):
+		case verb == "" && arg == "container":
+			verb = arg
+		default:
+			switch arg {
+			case "run", "start", "restart", "exec":
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }
 
 // userMessage words an engine error for people: Docker's phrases for the

@@ -52,6 +52,13 @@ func (a *Attached) Wait() (int, error) {
 	return a.finish(code, err)
 }
 
+// PrepareStart is for a command that is about to start a container or a
+// process in one (run, start, restart, exec): call it as soon as that is
+// known, before flags are parsed. It begins paying a kernel wait that the
+// start would otherwise pay on its critical path (see
+// runtime.WarmCgroups), ~1.5 ms earlier than Create could.
+func PrepareStart() { runtime.WarmCgroups() }
+
 // Start starts a created or exited container detached: a supervisor process
 // owns it from here on. Starting a running container is a no-op, as in Docker.
 func (e *Engine) Start(ctx context.Context, ref string) (*container.Container, error) {
