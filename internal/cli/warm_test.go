@@ -19,7 +19,7 @@ func TestStartsContainer(t *testing.T) {
 		{[]string{"create", "busybox"}, false},
 		{nil, false},
 	} {
-		if got := startsContainer(tc.args); got != tc.want {
+		if got := startsContainer(commandVerb(tc.args)); got != tc.want {
 			t.Errorf("startsContainer(%q) = %v, want %v", tc.args, got, tc.want)
 		}
 	}
