@@ -228,9 +228,7 @@ func (a *app) createContainer(ctx context.Context, o engine.CreateOptions) (*con
 	}
 	// A missing image is pulled first ("Unable to find image … locally"),
 	// with the pull's progress on stderr as Docker prints it.
-	if _, err := e.ResolveImage(ctx, o.Image, engine.PullOptions{Out: a.stderr}); err != nil {
-		return nil, err
-	}
+	o.Pull = &engine.PullOptions{Out: a.stderr}
 	return e.Create(ctx, o)
 }
 

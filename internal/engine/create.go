@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 	"github.com/berth/berth/internal/runtime"
@@ -32,6 +33,10 @@ type CreateOptions struct {
 	Volumes    []opts.Volume
 	Tmpfs      []string
 	Network    NetworkOptions
+	// Pull, when set, pulls a missing image first (with Docker's "Unable
+	// to find image" on Pull.Out), as run and create do; otherwise a
+	// missing image is an error.
+	Pull *PullOptions
 }
 
 // ConfigOptions are the flags that land in the Docker-shaped Config.
@@ -55,7 +60,12 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	// Pays the kernel's cgroup-attach grace period while we do file work; a
 	// run's start would otherwise wait for it (see docs/runtime-startup.md).
 	runtime.WarmCgroups()
-	img, err := e.Images.Get(o.Image)
+	var img *image.Image
+	if o.Pull != nil {
+		img, err = e.ResolveImage(ctx, o.Image, *o.Pull)
+	} else {
+		img, err = e.Images.Get(o.Image)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,13 @@ func (a *Attached) Wait() (int, error) {
 	return a.finish(code, err)
 }
 
+// PrepareStart is for a command that is about to start a container or a
+// process in one (run, start, restart, exec): call it as soon as that is
+// known, before flags are parsed. It begins paying a kernel wait that the
+// start would otherwise pay on its critical path (see
+// runtime.WarmCgroups), ~1.5 ms earlier than Create could.
+func PrepareStart() { runtime.WarmCgroups() }
+
 // Start starts a created or exited container detached: a supervisor process
 // owns it from here on. Starting a running container is a no-op, as in Docker.
 func (e *Engine) Start(ctx context.Context, ref string) (*container.Container, error) {
@@ -186,20 +193,46 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	if err != nil {
 		return nil, err
 	}
-	// The bundle lives in the runtime dir, which a reboot wipes: atomic is
-	// enough, durable would only make every start wait for the disk.
-	data, err := json.Marshal(s)
-	if err != nil {
+	rt := e.rt(c)
+	// config.json is for readers: exec loads the spec from it, and an
+	// external runtime writes its own copy in Start. The in-process runtime
+	// never reads it, so it is written while the runtime starts the
+	// container (whose init keeps this process waiting for ~15 ms), and it
+	// is in place before launch returns, so before the record says
+	// running. Both only read s.
+	var wrote chan error
+	if _, inProcess := rt.(*runtime.Libcontainer); inProcess {
+		wrote = make(chan error, 1)
+		go func() { wrote <- writeBundleConfig(bundle, s) }()
+	} else if err := writeBundleConfig(bundle, s); err != nil {
 		return nil, err
 	}
-	if err := fsutil.ReplaceFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
-		return nil, err
+	proc, err := rt.Start(ctx, c.ID, s, bundle, rio)
+	if wrote != nil {
+		if werr := <-wrote; werr != nil && err == nil {
+			proc.Signal(sigkill)
+			proc.Wait()
+			return nil, werr
+		}
 	}
-	proc, err := e.rt(c).Start(ctx, c.ID, s, bundle, rio)
 	if err != nil {
 		return nil, classifyStartError(err)
 	}
 	return proc, nil
+}
+
+// writeBundleConfig writes the spec as the bundle's config.json. The bundle
+// lives in the runtime dir, which a reboot wipes: atomic is enough, durable
+// would only make every start wait for the disk.
+func writeBundleConfig(bundle string, s *specs.Spec) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.ReplaceFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+		return fmt.Errorf("write bundle config: %w", err)
+	}
+	return nil
 }
 
 func classifyStartError(err error) error {

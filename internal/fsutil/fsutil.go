@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -153,14 +152,20 @@ func lock(path string, how int, timeout time.Duration) (func(), error) {
 		}
 	}
 	if how == unix.LOCK_EX {
-		f.Truncate(0)
-		f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0)
+		// One fixed-width write instead of truncate + write: a truncate
+		// frees the file's block and the write allocates a new one, which
+		// costs ~0.1 ms per lock on ext4, and a run takes six of these.
+		// Every PID fits the width, so no longer number can show through.
+		f.WriteAt([]byte(fmt.Sprintf("%-*d\n", pidWidth, os.Getpid())), 0)
 	}
 	return func() {
 		unix.Flock(int(f.Fd()), unix.LOCK_UN)
 		f.Close()
 	}, nil
 }
+
+// pidWidth is wider than any PID (Linux caps them at 2^22).
+const pidWidth = 10
 
 func readHolder(path string) string {
 	data, _ := os.ReadFile(path)

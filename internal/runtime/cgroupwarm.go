@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,9 +31,26 @@ import (
 // calling process into the cgroup it is already in, a no-op migration
 // that pays that grace period while berth is busy with other work
 // (container record, rootfs mount, spec).
+//
+// While one warm-up is under way further calls do nothing: the pending
+// write already covers every start that follows it within a grace
+// period, and each extra write would cost a goroutine, a trip through
+// the global semaphore and, on this VM, a thread wake-up (a `run` used to
+// issue three of them, from the CLI, the engine and the runtime).
 func WarmCgroups() {
-	go warmCgroups()
+	if !warming.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer warming.Store(false)
+		warmCgroups()
+	}()
 }
+
+// warming is set while a warm-up write is in flight. It is process-wide
+// on purpose: the kernel state it stands for (the semaphore's writer
+// mode) is machine-wide, and the callers are unrelated packages.
+var warming atomic.Bool
 
 // warmCgroups writes the calling process's PID to the cgroup.procs of the
 // first of its own cgroups it can find.

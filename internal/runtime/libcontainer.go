@@ -35,6 +35,13 @@ type Libcontainer struct {
 	// the container init, as stock runc does; tests and benchmarks compare
 	// the two paths.
 	initCompilesSeccomp bool
+
+	// started holds the handles of the containers this process started,
+	// so that their Delete need not reload (and decode) state.json: the
+	// owner of a container deletes it right after its exit, and a --rm
+	// run pays that load on its critical path. Delete takes the handle out.
+	startedMu sync.Mutex
+	started   map[string]*libcontainer.Container
 }
 
 // New returns an in-process runtime keeping its state under stateDir.
@@ -95,6 +102,12 @@ func (r *Libcontainer) Start(ctx context.Context, id string, spec *specs.Spec, b
 		}
 		return nil, fmt.Errorf("start container %s: %w", id, err)
 	}
+	r.startedMu.Lock()
+	if r.started == nil {
+		r.started = map[string]*libcontainer.Container{}
+	}
+	r.started[id] = c
+	r.startedMu.Unlock()
 	return p, nil
 }
 
@@ -223,7 +236,7 @@ func (r *Libcontainer) Kill(id string, sig unix.Signal, all bool) error {
 
 // Delete implements Runtime.
 func (r *Libcontainer) Delete(id string, force bool) error {
-	c, err := r.load(id)
+	c, err := r.takeStarted(id)
 	if errdefs.IsNotFound(err) {
 		// An aborted start may leave a directory without state.json.
 		if err := os.RemoveAll(filepath.Join(r.root, id)); err != nil {
@@ -369,6 +382,22 @@ func (r *Libcontainer) List() ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// takeStarted returns the handle Start kept for container id (removing
+// it: a handle is used for one Delete), or loads the container's state.
+// A kept handle is as good as a fresh load for Delete: its status is
+// re-read from the live process and cgroup, and its config (cgroup paths,
+// namespaces) is the one state.json was written from.
+func (r *Libcontainer) takeStarted(id string) (*libcontainer.Container, error) {
+	r.startedMu.Lock()
+	c := r.started[id]
+	delete(r.started, id)
+	r.startedMu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	return r.load(id)
 }
 
 // load opens the state of container id.
