@@ -508,7 +508,7 @@ Per process, with $n idle containers running (MiB; PSS = anonymous + file-backed
 $(breakdown_rows berth <"$work/mem-berth")
 $(breakdown_rows Docker <"$work/mem-docker")
 
-A berth container costs one supervisor (\`berth __supervise ID\`) plus the container's own processes; a Docker
+A berth container costs one supervisor (\`berth-shim __supervise ID\`, the small embedded binary) plus the container's own processes; a Docker
 container costs one \`containerd-shim-runc-v2\` plus the container's processes, and the idle dockerd and
 containerd are shared by all of them (the "marginal" figure leaves them out).
 EOF
