@@ -154,33 +154,7 @@ func TestCrashImportKilled(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			e := newEnv(t)
-			cmd := e.Cmd(context.Background(), "import", tar, ref)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			want := int64(c.fraction * float64(st.Size()))
-			deadline := time.After(defaultTimeout)
-		poll:
-			for {
-				select {
-				case err := <-exited:
-					t.Fatalf("import finished (%v) before %d bytes were ingested; kill point missed\n%s", err, want, out.String())
-				case <-deadline:
-					cmd.Process.Kill()
-					t.Fatalf("import did not reach %d bytes ingested", want)
-				case <-time.After(5 * time.Millisecond):
-					if ingestedBytes(e.Root) >= want {
-						break poll
-					}
-				}
-			}
-			cmd.Process.Kill()
-			<-exited
-			t.Logf("killed import with %d of %d bytes ingested", ingestedBytes(e.Root), st.Size())
+			killWhenIngested(t, e, int64(c.fraction*float64(st.Size())), "import", tar, ref)
 
 			if r := e.MustRun("images", "-a", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"); strings.TrimSpace(r.Stdout) != "" {
 				t.Errorf("a killed import left an image listed:\n%s", r)
@@ -391,6 +365,36 @@ func waitProcsGone(pids []int, d time.Duration) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// killWhenIngested starts berth args in e's root and kill -9s it once at
+// least want bytes have reached the content store's ingest area; a command
+// that finishes first (the kill point missed) fails the test.
+func killWhenIngested(t *testing.T, e *Env, want int64, args ...string) {
+	t.Helper()
+	cmd := e.Cmd(context.Background(), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(defaultTimeout)
+	for ingestedBytes(e.Root) < want {
+		select {
+		case err := <-exited:
+			t.Fatalf("%s finished (%v) before %d bytes were ingested; kill point missed\n%s", args[0], err, want, out.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("%s did not reach %d bytes ingested", args[0], want)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	cmd.Process.Kill()
+	<-exited
+	t.Logf("killed %s with %d bytes ingested (wanted %d)", args[0], ingestedBytes(e.Root), want)
 }
 
 // ingestedBytes is how many bytes sit in the content store's ingest files (the

@@ -377,33 +377,7 @@ func TestLoadKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	cmd := e.Cmd(context.Background(), "load", "-i", archive)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	want := st.Size() / 2
-	deadline := time.After(defaultTimeout)
-poll:
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("load finished (%v) before %d bytes were ingested; kill point missed\n%s", err, want, out.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("load did not reach %d bytes ingested", want)
-		case <-time.After(2 * time.Millisecond):
-			if ingestedBytes(e.Root) >= want {
-				break poll
-			}
-		}
-	}
-	cmd.Process.Kill()
-	<-exited
-	t.Logf("killed load with %d of %d bytes ingested", ingestedBytes(e.Root), st.Size())
+	killWhenIngested(t, e, st.Size()/2, "load", "-i", archive)
 	if r := e.MustRun("images", "-a", "-q"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("a killed load left an image listed:\n%s", r)
 	}
