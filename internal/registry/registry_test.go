@@ -151,24 +151,8 @@ func TestServerKeyAndPlatform(t *testing.T) {
 // TestPushPullRoundTrip pushes an imported image to go-containerregistry's
 // in-memory registry and pulls it into an empty store.
 func TestPushPullRoundTrip(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("unpacking layers needs root")
-	}
-	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-
-	src := openStore(t)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: 5, Typeflag: tar.TypeReg})
-	tw.Write([]byte("hello"))
-	tw.Close()
-	img, err := src.Import(ctx, &buf, image.ImportOptions{Ref: host + "/user/repo:tag"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, src, img := memRegistryAndImage(t, "hello.txt", "hello", "/user/repo:tag")
 	stateDir := t.TempDir()
 	c := New(src, Options{Keychain: authn.NewMultiKeychain(), StateDir: stateDir})
 	named, _ := image.ParseReference(host + "/user/repo:tag")
@@ -233,23 +217,8 @@ func openStore(t *testing.T) *image.Store {
 // pass (not through the compress-then-upload fallback), and the gzip is
 // kept for the next push.
 func TestCompressUploading(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("unpacking layers needs root")
-	}
-	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-	src := openStore(t)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "a", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
-	tw.Write([]byte("x"))
-	tw.Close()
-	img, err := src.Import(ctx, &buf, image.ImportOptions{Ref: host + "/u/r:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, src, img := memRegistryAndImage(t, "a", "x", "/u/r:1")
 	c := New(src, Options{Keychain: authn.NewMultiKeychain(), StateDir: t.TempDir()})
 	named, _ := image.ParseReference(host + "/u/r:1")
 	repo, _ := c.repoOn(endpoint{host: host}, named)
@@ -262,11 +231,35 @@ func TestCompressUploading(t *testing.T) {
 	if err := c.compressUploading(ctx, lease, l, img.Layers[0].Digest, repo); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Head(srv.URL + "/v2/u/r/blobs/" + l.digest.String())
+	resp, err := http.Head("http://" + host + "/v2/u/r/blobs/" + l.digest.String())
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("uploaded blob %s: %v %v", l.digest, resp, err)
 	}
 	if st := c.readState(); st.Gzip[l.diffID].Digest != l.digest || !src.Content().Exists(l.digest) {
 		t.Fatalf("gzip not cached: %+v", st.Gzip)
 	}
+}
+
+// memRegistryAndImage starts go-containerregistry's in-memory registry for
+// the test and imports a one-file image tagged host+path into a fresh
+// store. Unpacking layers needs root; the test is skipped without it.
+func memRegistryAndImage(t *testing.T, name, content, path string) (host string, src *image.Store, img *image.Image) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("unpacking layers needs root")
+	}
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	src = openStore(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(content))
+	tw.Close()
+	img, err := src.Import(context.Background(), &buf, image.ImportOptions{Ref: host + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, src, img
 }
