@@ -227,9 +227,12 @@ func inspectContainer(e *engine.Engine, c *container.Container) containerJSON {
 	if mounts == nil {
 		mounts = []container.Mount{}
 	}
-	cgroupns := "host"
-	if isCgroup2() {
-		cgroupns = "private"
+	cgroupns := c.Host.CgroupnsMode
+	if cgroupns == "" { // a record from before --cgroupns: Docker's default then
+		cgroupns = "host"
+		if isCgroup2() {
+			cgroupns = "private"
+		}
 	}
 	var binds []string
 	if len(c.Host.Binds) > 0 {

@@ -27,6 +27,7 @@ import (
 // createFlags holds the raw flag values shared by run and create.
 type createFlags struct {
 	name, entrypoint, workdir, user, hostname, restart, memory, cpus, network, stopSignal, runtime string
+	cgroupns                                                                                       string
 	env, envFiles, labels, volumes, tmpfs, capAdd, capDrop, securityOpt, dns, addHost              []string
 	interactive, tty, rm, readOnly, privileged, init                                               bool
 	pidsLimit                                                                                      int64
@@ -79,6 +80,7 @@ func (f *createFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.rm, "rm", false, "Automatically remove the container when it exits")
 	fs.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fs.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
+	fs.StringVar(&f.cgroupns, "cgroupns", "", "Cgroup namespace to use (host|private)\n'host':    Run the container in the host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        private wherever the kernel has cgroup namespaces (default)")
 	fs.BoolVar(&f.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	fs.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fs.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health")
@@ -187,6 +189,7 @@ func (f *createFlags) options(fs *pflag.FlagSet, args []string) (engine.CreateOp
 		ExtraHosts:     f.addHost,
 		LogMaxSize:     maxSize,
 		LogMaxFiles:    maxFiles,
+		CgroupnsMode:   f.cgroupns,
 	}
 	o.Host.PortBindings, o.Host.PublishAllPorts = bindings, f.publishAll
 	for _, v := range f.volumes {

@@ -74,6 +74,9 @@ type HostConfig struct {
 	PidsLimit      int64             `json:"PidsLimit"`
 	DNS            []string          `json:"Dns"`
 	ExtraHosts     []string          `json:"ExtraHosts"`
+	// CgroupnsMode is "host" or "private", resolved when the container is
+	// created; "" in records written before berth had --cgroupns.
+	CgroupnsMode string `json:"CgroupnsMode,omitempty"`
 	// PortBindings is -p as Docker records it: "80/tcp" → host sides.
 	PortBindings    map[string][]PortBinding `json:"PortBindings"`
 	PublishAllPorts bool                     `json:"PublishAllPorts"`

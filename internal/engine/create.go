@@ -160,6 +160,12 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	if host.AutoRemove && host.RestartPolicy.Name != "no" {
 		return nil, fmt.Errorf("conflicting options: cannot specify both --restart and --rm: %w", errdefs.ErrInvalid)
 	}
+	switch host.CgroupnsMode {
+	case "", "host", "private":
+		host.CgroupnsMode = spec.CgroupnsMode(host.CgroupnsMode, e.host())
+	default:
+		return nil, fmt.Errorf("--cgroupns: invalid CGROUP mode: %w", errdefs.ErrInvalid)
+	}
 	host.Tmpfs = map[string]string{}
 	for _, t := range o.Tmpfs {
 		p, o, _ := opts.ParseTmpfs(t)

@@ -278,7 +278,8 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Net
 			NanoCPUs:  c.Host.NanoCPUs,
 			PidsLimit: c.Host.PidsLimit,
 		},
-		Network: sn,
+		Network:    sn,
+		Namespaces: spec.Namespaces{Cgroup: c.Host.CgroupnsMode},
 		Mounts: spec.Mounts{
 			ReadonlyRootfs: c.Host.ReadonlyRootfs,
 			Tmpfs:          c.Host.Tmpfs,

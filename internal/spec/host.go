@@ -21,6 +21,9 @@ type Host struct {
 	// CgroupV2 is true when /sys/fs/cgroup is a cgroup2 mount (unified
 	// layout). Hybrid and v1 hosts are false.
 	CgroupV2 bool
+	// CgroupNamespaces is true when the kernel has cgroup namespaces
+	// (Linux 4.6+), on any cgroup layout.
+	CgroupNamespaces bool
 	// Capabilities are the capabilities the container may get at all: the
 	// host's bounding set ("CAP_..." in number order). --privileged and
 	// --cap-add ALL get exactly these.
@@ -49,6 +52,7 @@ func ProbeHost() (Host, error) {
 		return h, fmt.Errorf("probe cgroup layout: %w", err)
 	}
 	h.CgroupV2 = st.Type == unix.CGROUP2_SUPER_MAGIC
+	h.CgroupNamespaces = exists("/proc/self/ns/cgroup")
 
 	caps, err := boundingCapabilities()
 	if err != nil {

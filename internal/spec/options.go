@@ -131,7 +131,6 @@ type Namespaces struct {
 	PID string
 	IPC string
 	UTS string
-	// Cgroup is "", "host" or "private"; "" is Docker's default: private on
-	// a cgroup v2 host, host on v1/hybrid.
+	// Cgroup is "", "host" or "private"; "" is CgroupnsMode's default.
 	Cgroup string
 }

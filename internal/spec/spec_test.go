@@ -20,6 +20,7 @@ import (
 func testHost() *Host {
 	return &Host{
 		CgroupV2:              false,
+		CgroupNamespaces:      true,
 		Capabilities:          hostCapsWithout("CAP_SYS_RESOURCE"),
 		Seccomp:               true,
 		SwapAccounting:        true,
@@ -88,9 +89,9 @@ func TestGenerateDefaults(t *testing.T) {
 	if s.Hostname != "abc123" {
 		t.Errorf("hostname = %q", s.Hostname)
 	}
-	wantNS := []specs.LinuxNamespaceType{specs.MountNamespace, specs.NetworkNamespace, specs.UTSNamespace, specs.PIDNamespace, specs.IPCNamespace}
+	wantNS := []specs.LinuxNamespaceType{specs.MountNamespace, specs.NetworkNamespace, specs.UTSNamespace, specs.PIDNamespace, specs.IPCNamespace, specs.CgroupNamespace}
 	if !slices.Equal(nsTypes(s), wantNS) {
-		t.Errorf("namespaces = %v, want %v (no cgroup ns on a v1/hybrid host)", nsTypes(s), wantNS)
+		t.Errorf("namespaces = %v, want %v (a private cgroup ns on a hybrid host with cgroup namespaces)", nsTypes(s), wantNS)
 	}
 	c := s.Process.Capabilities
 	if !slices.Equal(c.Bounding, DefaultCapabilities()) || !slices.Equal(c.Effective, c.Bounding) || !slices.Equal(c.Permitted, c.Bounding) || c.Inheritable != nil || c.Ambient != nil {
@@ -177,6 +178,16 @@ func TestGenerateVariants(t *testing.T) {
 				t.Errorf("namespaces %v lack cgroup", nsTypes(s))
 			}
 		}},
+		{"--cgroupns host: Docker's v1 default", func(o *Options) { o.Namespaces.Cgroup = "host" }, func(t *testing.T, s *specs.Spec) {
+			if slices.Contains(nsTypes(s), specs.CgroupNamespace) {
+				t.Errorf("namespaces %v have cgroup", nsTypes(s))
+			}
+		}},
+		{"v1 kernel without cgroup namespaces shares the host's", func(o *Options) { o.Host.CgroupNamespaces = false }, func(t *testing.T, s *specs.Spec) {
+			if slices.Contains(nsTypes(s), specs.CgroupNamespace) {
+				t.Errorf("namespaces %v have cgroup", nsTypes(s))
+			}
+		}},
 		{"network host: no netns, no net sysctls", func(o *Options) { o.Network.Mode = "host" }, func(t *testing.T, s *specs.Spec) {
 			if slices.Contains(nsTypes(s), specs.NetworkNamespace) || len(s.Linux.Sysctl) != 0 {
 				t.Errorf("namespaces %v sysctls %v", nsTypes(s), s.Linux.Sysctl)
@@ -197,7 +208,7 @@ func TestGenerateVariants(t *testing.T) {
 				t.Errorf("sysctls %v", s.Linux.Sysctl)
 			}
 		}},
-		{"pid/ipc/uts host", func(o *Options) { o.Namespaces = Namespaces{PID: "host", IPC: "host", UTS: "host"} }, func(t *testing.T, s *specs.Spec) {
+		{"pid/ipc/uts/cgroup host", func(o *Options) { o.Namespaces = Namespaces{PID: "host", IPC: "host", UTS: "host", Cgroup: "host"} }, func(t *testing.T, s *specs.Spec) {
 			if want := []specs.LinuxNamespaceType{specs.MountNamespace, specs.NetworkNamespace}; !slices.Equal(nsTypes(s), want) || s.Hostname != "" {
 				t.Errorf("namespaces %v hostname %q", nsTypes(s), s.Hostname)
 			}
@@ -467,20 +478,9 @@ func TestGenerateProbedHost(t *testing.T) {
 	o := baseOptions(t)
 	o.Host = nil
 	s := mustGenerate(t, o)
-	var st struct{ v2 bool }
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 8 && f[4] == "/sys/fs/cgroup" {
-			for i := 6; i < len(f); i++ {
-				if f[i] == "-" && i+1 < len(f) {
-					st.v2 = f[i+1] == "cgroup2"
-				}
-			}
-		}
-	}
-	if got := slices.Contains(nsTypes(s), specs.CgroupNamespace); got != st.v2 {
-		t.Errorf("cgroup namespace %v on a host with cgroup2 at /sys/fs/cgroup=%v", got, st.v2)
+	_, err := os.Stat("/proc/self/ns/cgroup")
+	if got, want := slices.Contains(nsTypes(s), specs.CgroupNamespace), err == nil; got != want {
+		t.Errorf("cgroup namespace %v on a host where the kernel has cgroup namespaces=%v", got, want)
 	}
 	checkRuncAccepts(t, s)
 }

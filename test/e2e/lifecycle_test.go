@@ -379,6 +379,39 @@ func TestRunResources(t *testing.T) {
 	}
 }
 
+// TestRunCgroupns: a private cgroup namespace by default wherever the
+// kernel has them (on v1 and hybrid hosts too, where Docker shares the
+// host's), Docker's --cgroupns host|private, and the mode in inspect.
+func TestRunCgroupns(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/cgroup"); err != nil {
+		t.Fatalf("this kernel has no cgroup namespaces: %v", err)
+	}
+	e := newEnv(t)
+	img := e.BusyboxImage()
+	// The controllers' mounts too: their root is what the namespace shows.
+	const show = "cat /proc/self/cgroup; grep ' /sys/fs/cgroup/' /proc/self/mountinfo | cut -d' ' -f4"
+	for _, c := range []struct {
+		flags   []string
+		private bool
+	}{{nil, true}, {[]string{"--cgroupns", "private"}, true}, {[]string{"--cgroupns", "host"}, false}} {
+		name := e.Name("cgns")
+		e.RemoveOnCleanup(name)
+		args := append(append([]string{"run", "--name", name}, c.flags...), img, "sh", "-c", show)
+		out := e.MustRun(args...).Stdout
+		id := e.Inspect(name, "{{.Id}}")
+		if leaks := strings.Contains(out, id); leaks == c.private {
+			t.Errorf("%v: host cgroup paths (naming the container ID) visible = %v, want %v:\n%s", c.flags, leaks, !c.private, out)
+		}
+		want := map[bool]string{true: "private", false: "host"}[c.private]
+		if got := e.Inspect(name, "{{.HostConfig.CgroupnsMode}}"); got != want {
+			t.Errorf("%v: HostConfig.CgroupnsMode = %q, want %q", c.flags, got, want)
+		}
+	}
+	if r := e.Run("run", "--rm", "--cgroupns", "shared", img, "true"); r.Code != 125 || !strings.Contains(r.Stderr, "--cgroupns: invalid CGROUP mode") {
+		t.Errorf("--cgroupns shared: want Docker's refusal, exit 125:\n%s", r)
+	}
+}
+
 func isUnified() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
 	return err == nil
