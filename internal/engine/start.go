@@ -303,13 +303,18 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Net
 	return spec.Generate(o)
 }
 
-// finish records a container's exit and releases what its run held: the
-// runtime state, the rootfs mount and the bundle; with --rm (and remove) the
-// container itself.
+// finish releases what a container's run held (the runtime state, the
+// rootfs mount and the bundle) and records its exit; with --rm (and remove)
+// it removes the container instead.
 func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRemove bool) error {
 	e.teardown(c)
 	id := c.ID
-	c, err := e.Containers.Update(id, func(c *container.Container) error {
+	if allowRemove && c.Host.AutoRemove {
+		if removed, err := e.autoRemove(id); removed || err != nil {
+			return err
+		}
+	}
+	_, err := e.Containers.Update(id, func(c *container.Container) error {
 		c.State.SetStopped(code, time.Now().UTC())
 		if waitErr != nil {
 			c.State.Error = waitErr.Error()
@@ -322,13 +327,34 @@ func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRe
 		}
 		return err
 	}
-	if allowRemove && c.Host.AutoRemove {
-		if err := e.removeOwned(c, true); err != nil {
-			return err
-		}
-		return e.Containers.Delete(c.ID)
-	}
 	return nil
+}
+
+// autoRemove removes an exited --rm container without recording its exit
+// first: the record is about to go, and writing it would cost a marshal, a
+// write and a new inode on every `run --rm`. It holds the record's lock
+// throughout so that an `rm -f` (which clears AutoRemove to do the removal
+// itself) cannot slip in between the check and the removal; it reports
+// false, having done nothing, when the record no longer asks for it. A
+// crash before the removal leaves a "running" record whose owner is gone,
+// which the next command's reconcile removes (supervisor.ReconcileOne).
+func (e *Engine) autoRemove(id string) (bool, error) {
+	unlock, err := e.Containers.Lock(id)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	cur, err := e.Containers.Load(id)
+	if errdefs.IsNotFound(err) {
+		return true, nil // removed meanwhile (rm -f)
+	}
+	if err != nil || !cur.Host.AutoRemove {
+		return false, err
+	}
+	if err := e.removeOwned(cur, true); err != nil {
+		return true, err
+	}
+	return true, e.Containers.Delete(id)
 }
 
 // teardown undoes launch: idempotent, so rm -f and the owner may both call it.

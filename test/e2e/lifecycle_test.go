@@ -440,6 +440,9 @@ func TestRunStopSignalAndStop(t *testing.T) {
 		ee := e.For(t)
 		name := ee.Name("stopt")
 		ee.RunDetached(name, img, "sh", "-c", `trap "echo got-term; exit 7" TERM; echo ready; `+loop)
+		// A TERM before the trap is set is ignored (PID 1 has no default
+		// action): stop only once the shell says so.
+		ee.Eventually("the handler is set", func() bool { return strings.Contains(ee.MustRun("logs", name).Stdout, "ready") })
 		ee.MustRun("stop", name)
 		if code := strings.TrimSpace(ee.MustRun("wait", name).Stdout); code != "7" {
 			t.Errorf("exit code %s, want 7", code)
@@ -451,7 +454,8 @@ func TestRunStopSignalAndStop(t *testing.T) {
 	t.Run("--stop-signal replaces TERM", func(t *testing.T) {
 		ee := e.For(t)
 		name := ee.Name("stops")
-		ee.RunDetached(name, "--stop-signal", "USR1", img, "sh", "-c", `trap "echo got-usr1; exit 42" USR1; trap "" TERM; `+loop)
+		ee.RunDetached(name, "--stop-signal", "USR1", img, "sh", "-c", `trap "echo got-usr1; exit 42" USR1; trap "" TERM; echo ready; `+loop)
+		ee.Eventually("the handler is set", func() bool { return strings.Contains(ee.MustRun("logs", name).Stdout, "ready") })
 		if s := ee.Inspect(name, "{{.Config.StopSignal}}"); s != "USR1" {
 			t.Errorf("Config.StopSignal = %q", s)
 		}
@@ -459,7 +463,7 @@ func TestRunStopSignalAndStop(t *testing.T) {
 		if code := strings.TrimSpace(ee.MustRun("wait", name).Stdout); code != "42" {
 			t.Errorf("exit code %s, want 42", code)
 		}
-		if out := ee.MustRun("logs", name).Stdout; out != "got-usr1\n" {
+		if out := ee.MustRun("logs", name).Stdout; out != "ready\ngot-usr1\n" {
 			t.Errorf("logs %q", out)
 		}
 	})
