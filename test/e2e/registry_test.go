@@ -331,7 +331,9 @@ func TestRegistryHostile(t *testing.T) {
 		fake.mu.Lock()
 		got := strings.Join(fake.ranges, ",")
 		fake.mu.Unlock()
-		if !strings.HasPrefix(got, "bytes=") {
+		// The config is fetched whole again (a failed pull keeps no
+		// blob), the partial layer resumed.
+		if !strings.Contains(got, "bytes=") {
 			t.Errorf("the good pull did not resume the partial blob (Range headers %q)", got)
 		}
 		e.MustRun("rmi", ref)
