@@ -100,8 +100,8 @@ type hostileCase struct {
 	// lands are paths (relative to the layer root) the archive must have
 	// put inside the image when accepted: proof of where an escape went.
 	lands []string
-	// docker is what Docker 20.10 does with the same layer (moby
-	// pkg/archive Unpack/ApplyLayer under chroot), for the report.
+	// docker is what Docker 20.10 (overlay2) answered to `docker import`
+	// of the same tar on this machine, where recorded; for the report.
 	docker string
 	// notTar: the first header does not read, so ADD copies the file as
 	// it is instead of extracting it, as Docker's isArchivePath decides.
@@ -132,9 +132,9 @@ func hostileCases(t *testing.T, victim string) []hostileCase {
 	terabytes := append(rawHeader("huge", tar.TypeReg, 2<<40), make([]byte, 4096)...) // 2 TiB claimed, 4 KiB given
 	return []hostileCase{
 		{desc: "dot-dot path", tar: hostileTar(t, []hostileEntry{{name: up + v + "/dotdot", typ: tar.TypeReg, body: "x"}}),
-			refuse: true, docker: "refused: breakout error"},
+			refuse: true, docker: "accepted, confined: .. stops at the layer root (chroot); berth refuses"},
 		{desc: "dot-dot in the middle", tar: hostileTar(t, []hostileEntry{{name: "a/../../" + up + v + "/mid", typ: tar.TypeReg, body: "x"}}),
-			refuse: true, docker: "refused: breakout error"},
+			refuse: true, docker: "accepted, confined (chroot); berth refuses"},
 		{desc: "absolute path", tar: hostileTar(t, []hostileEntry{{name: victim + "/absolute", typ: tar.TypeReg, body: "x"}}),
 			lands: []string{v + "/absolute"}, docker: "accepted, re-rooted in the layer"},
 		{desc: "absolute symlink then file through it", tar: hostileTar(t, []hostileEntry{
@@ -167,13 +167,13 @@ func hostileCases(t *testing.T, victim string) []hostileCase {
 			{name: "late", typ: tar.TypeReg, body: "x"},
 		}), refuse: true, docker: "refused: link target does not exist yet"},
 		{desc: "whiteout aimed outside", tar: hostileTar(t, []hostileEntry{{name: up + v + "/.wh.keep", typ: tar.TypeReg}}),
-			refuse: true, docker: "refused: breakout error"},
+			refuse: true, docker: "accepted, confined (chroot); berth refuses"},
 		{desc: "whiteout of dot-dot", tar: hostileTar(t, []hostileEntry{{name: "sub/", typ: tar.TypeDir}, {name: "sub/.wh...", typ: tar.TypeReg}}),
-			refuse: true, docker: "refused: breakout error"},
+			refuse: true, docker: "refused: failed to mknod(\"/\")"},
 		{desc: "whiteout through a symlink to the victim", tar: hostileTar(t, []hostileEntry{
 			{name: "wl", linkname: victim, typ: tar.TypeSymlink},
 			{name: "wl/.wh.keep", typ: tar.TypeReg},
-		}), refuse: true, docker: "refused: no such directory (chroot)"},
+		}), refuse: true, docker: "refused: mknod /wl/keep: no such file or directory"},
 		{desc: "opaque whiteout at root", tar: hostileTar(t, []hostileEntry{{name: ".wh..wh..opq", typ: tar.TypeReg}, {name: "kept", typ: tar.TypeReg, body: "x"}}),
 			lands: []string{"kept"}, docker: "accepted: the layer's root is opaque (nothing below it in a one-layer image)"},
 		{desc: "opaque whiteout through a symlink to the victim", tar: hostileTar(t, []hostileEntry{
@@ -193,13 +193,13 @@ func hostileCases(t *testing.T, victim string) []hostileCase {
 			{name: "d/l", linkname: victim, typ: tar.TypeSymlink},
 			{name: "d/rl", linkname: up + v, typ: tar.TypeSymlink},
 			{name: "d", typ: tar.TypeReg, body: "now a file"},
-		}), lands: []string{"d"}, docker: "accepted: the directory is removed without following its symlinks"},
+		}), lands: []string{"d"}, docker: "refused: duplicates of file paths not supported; berth accepts, the directory removed without following its links"},
 		{desc: "duplicate entries", tar: hostileTar(t, []hostileEntry{
 			{name: "dup", typ: tar.TypeReg, body: "first"},
 			{name: "dup", typ: tar.TypeReg, body: "second"},
 			{name: "dup2", linkname: victim, typ: tar.TypeSymlink},
 			{name: "dup2", typ: tar.TypeReg, body: "replaces the link, not written through it"},
-		}), lands: []string{"dup", "dup2"}, docker: "accepted: the last entry wins"},
+		}), lands: []string{"dup", "dup2"}, docker: "refused: duplicates of file paths not supported; berth accepts, the last entry wins"},
 		{desc: "truncated content", tar: truncated[:700], refuse: true, docker: "refused: unexpected EOF"},
 		{desc: "truncated header", tar: truncated[:300], refuse: true, notTar: true, docker: "refused: unexpected EOF"},
 		{desc: "huge PAX header (16 MiB)", tar: hugePAX, refuse: true, notTar: true, docker: "refused: archive/tar: header field too long"},
@@ -459,4 +459,78 @@ func TestHostileArchives(t *testing.T) {
 	}
 	sort.Strings(table)
 	t.Logf("%d hostile inputs tried (%d archives x %d entry points):\n%s", tried, len(cases), tried/max(len(cases), 1), strings.Join(table, "\n"))
+}
+
+// TestHostileContextSymlinks: a build context directory holding symlinks to
+// the host (a directory, a file), to "/" and climbing with "..". COPY and
+// ADD resolve sources inside the context, as Docker does: a link is copied
+// as a link, a path through one that leaves the context is not found, and
+// no byte of a host file outside the context reaches the image.
+func TestHostileContextSymlinks(t *testing.T) {
+	e := newEnv(t)
+	victim := newVictim(t)
+	before := victimState(t, victim)
+	ctx := t.TempDir()
+	for link, target := range map[string]string{"hostdir": victim, "hostfile": filepath.Join(victim, "keep"), "up": "../../../../../..", "rootlink": "/"} {
+		if err := os.Symlink(target, filepath.Join(ctx, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		step string
+		ok   bool // whether the build succeeds; Docker 20.10's classic builder, run on this machine, answered the same for each
+	}{
+		{"COPY . /dst/", true},
+		{"COPY hostfile /x", false},
+		{"COPY hostdir/keep /x", false},
+		{"COPY hostdir/ /x/", false},
+		{"COPY up" + victim + "/keep /x", false},
+		{"COPY rootlink" + victim + "/keep /x", false},
+		{"ADD hostfile /x", false},
+		{"ADD hostdir /x/", false},
+	}
+	for i, c := range cases {
+		t.Run(c.step, func(t *testing.T) {
+			e := e.For(t)
+			ref := fmt.Sprintf("ctxlinks-%d:latest", i)
+			os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"+c.step+"\n"), 0o644)
+			r := e.Run("build", "-q", "-t", ref, ctx)
+			if got := victimState(t, victim); got != before {
+				t.Fatalf("the build changed the victim:\n%s", got)
+			}
+			if (r.Code == 0) != c.ok {
+				t.Fatalf("want success %v:\n%s", c.ok, r)
+			}
+			if r.Code != 0 {
+				last := strings.TrimSpace(r.Stderr[strings.LastIndex(strings.TrimSpace(r.Stderr), "\n")+1:])
+				// Docker's words: "COPY failed: file not found in build
+				// context or excluded by .dockerignore: stat hostfile: file does not exist".
+				if !strings.HasPrefix(last, strings.Fields(c.step)[0]+" failed: file not found in build context") {
+					t.Errorf("want Docker's not-found error, got %q", last)
+				}
+				return
+			}
+			id := strings.TrimSpace(e.MustRun("create", ref, "x").Stdout)
+			exp := e.MustRun("export", id).Stdout
+			e.MustRun("rm", id)
+			e.MustRun("rmi", ref)
+			tr := tar.NewReader(strings.NewReader(exp))
+			links := map[string]string{}
+			for {
+				h, err := tr.Next()
+				if err != nil {
+					break
+				}
+				if h.Typeflag == tar.TypeSymlink {
+					links[strings.TrimPrefix(h.Name, "/")] = h.Linkname
+				}
+				if body, _ := io.ReadAll(tr); string(body) == "keep" {
+					t.Errorf("%s holds the host's file", h.Name)
+				}
+			}
+			if links["dst/hostdir"] != victim || links["dst/rootlink"] != "/" {
+				t.Errorf("links not copied as links: %v", links)
+			}
+		})
+	}
 }
