@@ -534,3 +534,83 @@ func TestHostileContextSymlinks(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileTopLayer: a good base layer under a hostile one, pulled and
+// loaded. The base is unpacked before the top one is refused; nothing of
+// either may stay (no blob, no snapshot, no lease), and a second attempt
+// fails the same way.
+func TestHostileTopLayer(t *testing.T) {
+	victim := newVictim(t)
+	before := victimState(t, victim)
+	base := hostileTar(t, []hostileEntry{{name: "etc/", typ: tar.TypeDir}, {name: "etc/base", typ: tar.TypeReg, body: "base layer"}})
+	top := hostileTar(t, []hostileEntry{{name: "escape", linkname: victim, typ: tar.TypeSymlink}, {name: "escape/pwned", typ: tar.TypeReg, body: "x"}})
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		return buf.Bytes()
+	}
+	layers := [][]byte{gz(base), gz(top)}
+	config, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []digest.Digest{digest.FromBytes(base), digest.FromBytes(top)}},
+	})
+	var descs []any
+	for _, l := range layers {
+		descs = append(descs, map[string]any{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(l), "digest": digest.FromBytes(l)})
+	}
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config), "digest": digest.FromBytes(config)},
+		"layers": descs,
+	})
+	check := func(t *testing.T, e *Env, r Result) {
+		t.Helper()
+		if r.Code != 1 || !strings.Contains(r.Stderr, "escape/pwned") {
+			t.Errorf("want exit 1 naming the entry:\n%s", r)
+		}
+		if got := victimState(t, victim); got != before {
+			t.Fatalf("victim changed:\n%s", got)
+		}
+		if left := storeLeftovers(e.Root); len(left) > 0 {
+			t.Errorf("left in the store:\n  %s", strings.Join(left, "\n  "))
+		}
+		if out := e.MustRun("system", "check").Stdout; strings.TrimSpace(out) != "ok" {
+			t.Errorf("system check:\n%s", out)
+		}
+	}
+
+	t.Run("pull", func(t *testing.T) {
+		fake := startFakeRegistry(t)
+		fake.addManifest("two/layers", "latest", "application/vnd.docker.distribution.manifest.v2+json", manifest)
+		fake.mu.Lock()
+		fake.blobs[digest.FromBytes(config)] = config
+		for _, l := range layers {
+			fake.blobs[digest.FromBytes(l)] = l
+		}
+		fake.mu.Unlock()
+		e := regEnv(t, "")
+		for range 2 {
+			check(t, e, e.Run("pull", "-q", fake.Host()+"/two/layers:latest"))
+		}
+	})
+	t.Run("load", func(t *testing.T) {
+		e := newEnv(t)
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		add := func(name string, data []byte) {
+			tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+			tw.Write(data)
+		}
+		add("base/layer.tar", base)
+		add("top/layer.tar", top)
+		add("config.json", config)
+		m, _ := json.Marshal([]any{map[string]any{"Config": "config.json", "RepoTags": []string{"two/layers:latest"}, "Layers": []string{"base/layer.tar", "top/layer.tar"}}})
+		add("manifest.json", m)
+		tw.Close()
+		for range 2 {
+			check(t, e, e.RunStdin(buf.String(), "load"))
+		}
+	})
+}
