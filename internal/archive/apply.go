@@ -80,7 +80,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (int
 			return a.size, fmt.Errorf("apply tar to %s: read: %v: %w", dir, err, errdefs.ErrInvalid)
 		}
 		if err := a.entry(hdr, tr); err != nil {
-			return a.size, fmt.Errorf("apply tar to %s: entry %q: %w", dir, hdr.Name, err)
+			return a.size, fmt.Errorf("apply tar to %s: entry %s: %w", dir, QuoteName(hdr.Name), err)
 		}
 	}
 	if err := a.finishDirs(); err != nil {
@@ -245,23 +245,23 @@ func replace(pfd int, base string, isDir bool) (merge bool, err error) {
 func (a *applier) hardlink(hdr *tar.Header, pfd int, base string) error {
 	target, err := cleanName(hdr.Linkname)
 	if err != nil {
-		return fmt.Errorf("hard link: %w", err)
+		return fmt.Errorf("hard link to %s: %w", QuoteName(hdr.Linkname), err)
 	}
 	if target == "." {
 		return fmt.Errorf("hard link to the root: %w", errdefs.ErrInvalid)
 	}
 	tpfd, err := resolveDir(a.root, path.Dir(target), false)
 	if err != nil {
-		return fmt.Errorf("hard link target %s: %v: %w", target, err, errdefs.ErrInvalid)
+		return fmt.Errorf("hard link target %s: %v: %w", QuoteName(target), err, errdefs.ErrInvalid)
 	}
 	defer unix.Close(tpfd)
 	tbase := path.Base(target)
 	var tst, st unix.Stat_t
 	if err := unix.Fstatat(tpfd, tbase, &tst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("hard link target %s: %v: %w", target, err, errdefs.ErrInvalid)
+		return fmt.Errorf("hard link target %s: %v: %w", QuoteName(target), err, errdefs.ErrInvalid)
 	}
 	if tst.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return fmt.Errorf("hard link target %s is a directory: %w", target, errdefs.ErrInvalid)
+		return fmt.Errorf("hard link target %s is a directory: %w", QuoteName(target), errdefs.ErrInvalid)
 	}
 	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Dev == tst.Dev && st.Ino == tst.Ino {
 		return nil // already the same file
@@ -271,7 +271,7 @@ func (a *applier) hardlink(hdr *tar.Header, pfd int, base string) error {
 	}
 	// No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
 	if err := unix.Linkat(tpfd, tbase, pfd, base, 0); err != nil {
-		return fmt.Errorf("hard link to %s: %w", target, err)
+		return fmt.Errorf("hard link to %s: %w", QuoteName(target), err)
 	}
 	return nil
 }
@@ -285,7 +285,7 @@ func (a *applier) whiteout(hdr *tar.Header, parent, base string) error {
 	}
 	name := strings.TrimPrefix(base, whiteoutPrefix)
 	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
-		return fmt.Errorf("whiteout %q names no file in its directory: %w", base, errdefs.ErrInvalid)
+		return fmt.Errorf("whiteout %s names no file in its directory: %w", QuoteName(base), errdefs.ErrInvalid)
 	}
 	switch a.opts.Whiteouts {
 	case WhiteoutOverlay:

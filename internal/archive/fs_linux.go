@@ -22,7 +22,7 @@ func cleanName(name string) (string, error) {
 		rel = "."
 	}
 	if rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("path %q escapes the destination: %w", name, errdefs.ErrInvalid)
+		return "", fmt.Errorf("path %s escapes the destination: %w", QuoteName(name), errdefs.ErrInvalid)
 	}
 	return rel, nil
 }
@@ -73,7 +73,7 @@ func resolveDir(root int, rel string, create bool) (int, error) {
 				created = true
 			} else if !errors.Is(err, unix.EEXIST) {
 				unix.Close(cur)
-				return -1, fmt.Errorf("create parent %s: %w", prefix, err)
+				return -1, fmt.Errorf("create parent %s: %w", QuoteName(prefix), err)
 			}
 			next, err = openInRoot(root, prefix, flags)
 			if err == nil && created {
@@ -83,7 +83,7 @@ func resolveDir(root int, rel string, create bool) (int, error) {
 		}
 		unix.Close(cur)
 		if err != nil {
-			return -1, fmt.Errorf("parent %s: %w", prefix, err)
+			return -1, fmt.Errorf("parent %s: %w", QuoteName(prefix), err)
 		}
 		cur = next
 	}

@@ -353,7 +353,7 @@ func (e *emitter) archive(it item) error {
 		// Docker refuses an entry (or link target) that climbs out of
 		// dest; the rest is cleaned as if rooted there.
 		if escapes(hdr.Name) || (hdr.Typeflag == tar.TypeLink && escapes(hdr.Linkname)) {
-			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %q is outside of %q", it.name, hdr.Name, target))
+			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %s is outside of %q", it.name, archive.QuoteName(hdr.Name), target))
 		}
 		name := path.Clean("/" + hdr.Name)
 		if name == "/" {
@@ -371,7 +371,7 @@ func (e *emitter) archive(it item) error {
 		out.Format = tar.FormatPAX
 		out.Uname, out.Gname = "", ""
 		if err := e.tw.WriteHeader(&out); err != nil {
-			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %q: %v", it.name, hdr.Name, err))
+			return withClass(errdefs.ErrInvalid, fmt.Errorf("extract %s: entry %s: %w", it.name, archive.QuoteName(hdr.Name), err))
 		}
 		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA { //nolint:staticcheck
 			if _, err := io.Copy(e.tw, tr); err != nil {

@@ -259,7 +259,9 @@ func (w *Writer) Commit(size int64, expected digest.Digest) error {
 		w.abort()
 		return fmt.Errorf("content %s: %w", got, ErrAlreadyExists)
 	}
-	if err := w.f.Chmod(0o444); err != nil {
+	// Read-only, and for berth alone: a private image's layers are no
+	// other host user's business (issue 6: state is 0700/0600).
+	if err := w.f.Chmod(0o400); err != nil {
 		return fmt.Errorf("content ingest %s: %w", w.ref, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {

@@ -53,7 +53,10 @@
 // belongs to a dead process and is deleted by GC. The one gap, a snapshot
 // committed by Apply before its chain ID could be leased, is closed by
 // re-checking the snapshot after leasing it and re-applying it from the
-// (leased) layer blob if GC took it.
+// (leased) layer blob if GC took it. An operation that fails ends its lease
+// with Discard instead of Release: under the same lock, what only it held
+// (no record, no other live lease) is deleted at once, so a refused pull
+// stores nothing, while its partial ingests stay to resume from.
 //
 // The package never mounts anything, never runs containers, and never
 // decides on its own whether a container uses an image: callers pass that in

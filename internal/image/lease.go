@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -27,6 +28,9 @@ type Lease struct {
 	s    *Store
 	path string
 	f    *os.File
+
+	mu    sync.Mutex
+	items []digest.Digest // what Add recorded, for Discard
 }
 
 func (s *Store) leaseDir() string { return filepath.Join(s.root.Run, "leases") }
@@ -86,6 +90,9 @@ func (l *Lease) Add(ds ...digest.Digest) error {
 	if _, err := l.f.WriteString(b.String()); err != nil {
 		return fmt.Errorf("lease: %w", err)
 	}
+	l.mu.Lock()
+	l.items = append(l.items, ds...)
+	l.mu.Unlock()
 	return nil
 }
 

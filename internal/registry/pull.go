@@ -212,7 +212,7 @@ type pullJob struct {
 	present bool
 }
 
-func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *resolved, want v1.Platform, o PullOptions) (*PullResult, error) {
+func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *resolved, want v1.Platform, o PullOptions) (_ *PullResult, err error) {
 	shown := reference.FamiliarString(named)
 	m, err := v1.ParseManifest(strings.NewReader(string(r.manifest)))
 	if err != nil {
@@ -226,7 +226,18 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 	if err != nil {
 		return nil, err
 	}
-	defer lease.Release()
+	defer func() {
+		if err == nil {
+			lease.Release()
+			return
+		}
+		// A failed pull stores nothing: the manifest, config and layers it
+		// wrote go (unless another image needs them), its partial
+		// downloads stay to resume from.
+		if derr := lease.Discard(); derr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %v)", err, derr)
+		}
+	}()
 	cfgDigest := digest.Digest(m.Config.Digest.String())
 	if err := cfgDigest.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: manifest names config %q: %w", shown, cfgDigest, errdefs.ErrInvalid)

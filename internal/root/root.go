@@ -5,6 +5,7 @@
 package root
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -34,11 +35,24 @@ func New(dir string) Root {
 	return Root{Lib: dir, Run: filepath.Join(dir, "run")}
 }
 
-// Ensure creates both directories with owner-only permissions.
+// Ensure creates both directories with owner-only permissions, and takes
+// group and other access away from ones that already exist (a --root made
+// by mkdir with the usual umask is 0755): like dockerd with its root, berth
+// keeps its state, registry tokens in flight and container configs (their
+// environment) to itself.
 func (r Root) Ensure() error {
 	for _, d := range []string{r.Lib, r.Run} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
+		}
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", d, err)
+			}
 		}
 	}
 	return nil

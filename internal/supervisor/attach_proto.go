@@ -153,6 +153,13 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	// The socket file is removed by our own close, by name; the listener
 	// must not try to unlink the /proc/self/fd alias.
 	ln.SetUnlinkOnClose(false)
+	// bind made it 0777 &^ umask: whoever can connect drives the
+	// container's stdin, so berth alone.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("attach socket: %w", err)
+	}
 	return ln, nil
 }
 

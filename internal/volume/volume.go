@@ -174,13 +174,15 @@ func (s *Store) Create(name string, opts CreateOptions) (v *Volume, created bool
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	// Only berth goes through it (a container gets _data bind-mounted);
+	// the record may hold driver options such as a mount password.
+	if err := os.Chmod(tmp, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	if err := os.Mkdir(filepath.Join(tmp, dataDir), 0o755); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
-	if err := fsutil.WriteJSONAtomic(filepath.Join(tmp, recordFile), v, 0o644); err != nil {
+	if err := fsutil.WriteJSONAtomic(filepath.Join(tmp, recordFile), v, 0o600); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: write record: %w", name, err)
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, name)); err != nil {

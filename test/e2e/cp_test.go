@@ -413,3 +413,129 @@ func TestCpErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCpSymlinksBothWays (issue 6): a container whose tree holds symlinks to
+// "/", climbing with "..", and naming host paths, copied from and into, and
+// host destinations and sources that are symlinks. Container paths resolve
+// in the container (a link naming a host path means the container's path of
+// that name); host paths follow docker cp: a destination that is a symlink
+// is followed once, a source symlink is copied as a link unless -L. Nothing
+// outside the container's rootfs changes, and no host file reaches it.
+func TestCpSymlinksBothWays(t *testing.T) {
+	e := newEnv(t)
+	img := e.BusyboxImage()
+	victim := newVictim(t)
+	before := victimState(t, victim)
+	secret := filepath.Join(victim, "keep")
+	name := e.Name("cp-links")
+	e.RunDetached(name, img, "sleep", "600")
+	e.MustRun("exec", name, "sh", "-c", "mkdir -p /h /in && echo inside > /h/f && ln -s / /h/root && ln -s ../../../../../.. /h/up && "+
+		"ln -s "+victim+" /h/hostdir && ln -s "+secret+" /h/hostfile && ln -s .. /h/parent")
+	untouched := func(t *testing.T) {
+		t.Helper()
+		if got := victimState(t, victim); got != before {
+			t.Fatalf("the host's victim directory changed:\n%s", got)
+		}
+	}
+
+	t.Run("container to host: links arrive as links, never followed on the host", func(t *testing.T) {
+		e := e.For(t)
+		dir := t.TempDir()
+		e.MustRun("cp", name+":/h", filepath.Join(dir, "out"))
+		for link, target := range map[string]string{"root": "/", "up": "../../../../../..", "hostdir": victim, "hostfile": secret, "parent": ".."} {
+			if got, err := os.Readlink(filepath.Join(dir, "out", link)); err != nil || got != target {
+				t.Errorf("out/%s: link %q (%v), want %q", link, got, err, target)
+			}
+		}
+		untouched(t)
+	})
+	t.Run("container to host: a path through a link naming a host path is the container's", func(t *testing.T) {
+		e := e.For(t)
+		dir := t.TempDir()
+		for _, src := range []string{"/h/hostdir/keep", "/h/up" + victim + "/keep", "/h/root" + secret} {
+			r := e.Run("cp", name+":"+src, filepath.Join(dir, "x"))
+			if r.Code != 1 || !strings.Contains(r.Stderr, "No such container:path") {
+				t.Errorf("cp %s: want the container's missing path:\n%s", src, r)
+			}
+		}
+		r := e.Run("cp", "-L", name+":/h/hostfile", filepath.Join(dir, "y"))
+		if r.Code == 0 {
+			if b, _ := os.ReadFile(filepath.Join(dir, "y")); string(b) == "keep" {
+				t.Fatalf("-L through /h/hostfile copied the host's file")
+			}
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("failed copies left %v", ents)
+		}
+		untouched(t)
+	})
+	t.Run("host destination that is a symlink is followed once, as docker cp does", func(t *testing.T) {
+		e := e.For(t)
+		dir := t.TempDir()
+		target := filepath.Join(dir, "target")
+		os.Mkdir(target, 0o755)
+		os.Symlink(target, filepath.Join(dir, "todir"))
+		os.WriteFile(filepath.Join(dir, "tfile"), []byte("old"), 0o644)
+		os.Symlink("tfile", filepath.Join(dir, "tofile"))
+		e.MustRun("cp", name+":/h/f", filepath.Join(dir, "todir"))
+		if b, _ := os.ReadFile(filepath.Join(target, "f")); string(b) != "inside\n" {
+			t.Errorf("copy into a symlink to a directory: target/f = %q", b)
+		}
+		e.MustRun("cp", name+":/h/f", filepath.Join(dir, "tofile"))
+		if b, _ := os.ReadFile(filepath.Join(dir, "tfile")); string(b) != "inside\n" {
+			t.Errorf("copy onto a symlink to a file: tfile = %q", b)
+		}
+		if l, _ := os.Readlink(filepath.Join(dir, "tofile")); l != "tfile" {
+			t.Errorf("the destination link itself changed: %q", l)
+		}
+		// A directory copied onto a link to a directory lands inside it;
+		// its own links stay links (nothing written through them).
+		e.MustRun("cp", name+":/h", filepath.Join(dir, "todir"))
+		if l, _ := os.Readlink(filepath.Join(target, "h", "hostdir")); l != victim {
+			t.Errorf("target/h/hostdir = %q", l)
+		}
+		untouched(t)
+	})
+	t.Run("host to container: destinations through links stay in the rootfs", func(t *testing.T) {
+		e := e.For(t)
+		src := filepath.Join(t.TempDir(), "payload")
+		os.WriteFile(src, []byte("payload\n"), 0o644)
+		for _, dst := range []string{"/h/hostdir/", "/h/up" + victim + "/", "/h/root" + victim + "/"} {
+			r := e.Run("cp", src, name+":"+dst)
+			if r.Code == 0 {
+				t.Errorf("cp into %s: the container has no such directory, want an error:\n%s", dst, r)
+			}
+		}
+		// A destination that is a link is followed (once) in the container,
+		// like docker cp: to the container's path of that name, whose
+		// directory does not exist there (Docker's very error), or to
+		// one that does.
+		r := e.Run("cp", src, name+":/h/hostfile")
+		if r.Code != 1 || r.Stderr != "Error: No such container:path: "+name+":"+victim+"\n" {
+			t.Errorf("cp onto a link naming a host file: want docker's error:\n%s", r)
+		}
+		e.MustRun("exec", name, "ln", "-s", "/in/viafile", "/h/infile")
+		e.MustRun("cp", src, name+":/h/infile")
+		e.MustRun("cp", src, name+":/h/parent/in/")
+		got := e.MustRun("exec", name, "sh", "-c", "cat /in/payload /in/viafile; readlink /h/hostfile; readlink /h/infile").Stdout
+		if got != "payload\npayload\n"+secret+"\n/in/viafile\n" {
+			t.Errorf("in the container: %q", got)
+		}
+		untouched(t)
+	})
+	t.Run("host source links are copied as links, not followed", func(t *testing.T) {
+		e := e.For(t)
+		dir := t.TempDir()
+		os.Symlink(secret, filepath.Join(dir, "tohost"))
+		os.Mkdir(filepath.Join(dir, "tree"), 0o755)
+		os.Symlink(victim, filepath.Join(dir, "tree", "vdir"))
+		os.Symlink("/etc", filepath.Join(dir, "tree", "etc"))
+		e.MustRun("cp", filepath.Join(dir, "tohost"), name+":/in/tohost")
+		e.MustRun("cp", filepath.Join(dir, "tree"), name+":/in/tree")
+		got := e.MustRun("exec", name, "sh", "-c", "readlink /in/tohost; readlink /in/tree/vdir; readlink /in/tree/etc; cat /in/tohost 2>/dev/null; true").Stdout
+		if want := secret + "\n" + victim + "\n/etc\n"; got != want {
+			t.Errorf("in the container: %q, want the links %q and no host content", got, want)
+		}
+		untouched(t)
+	})
+}

@@ -331,7 +331,9 @@ func TestRegistryHostile(t *testing.T) {
 		fake.mu.Lock()
 		got := strings.Join(fake.ranges, ",")
 		fake.mu.Unlock()
-		if !strings.HasPrefix(got, "bytes=") {
+		// The config is fetched whole again (a failed pull keeps no
+		// blob), the partial layer resumed.
+		if !strings.Contains(got, "bytes=") {
 			t.Errorf("the good pull did not resume the partial blob (Range headers %q)", got)
 		}
 		e.MustRun("rmi", ref)
@@ -548,8 +550,16 @@ func killResume(t *testing.T, sig syscall.Signal) {
 	fake.mu.Lock()
 	served, ranges := fake.served, strings.Join(fake.ranges, ",")
 	fake.mu.Unlock()
+	// The first ranged request is the layer's: an interrupted pull keeps
+	// its partial ingest but discards the (small) config it had stored,
+	// which is fetched whole again.
 	var off int64
-	fmt.Sscanf(strings.Split(ranges, ",")[0], "bytes=%d-", &off)
+	for _, rg := range strings.Split(ranges, ",") {
+		if rg != "" {
+			fmt.Sscanf(rg, "bytes=%d-", &off)
+			break
+		}
+	}
 	if off <= 0 || served >= int64(len(img.layer)) {
 		t.Fatalf("the rerun fetched %d of %d bytes (Range %q): not a resume", served, len(img.layer), ranges)
 	}
