@@ -236,7 +236,7 @@ func (s *soaker) run(args ...string) (Result, int64) {
 	case err != nil:
 		s.t.Fatalf("berth %s: %v", strings.Join(args, " "), err)
 	}
-	e.noteIDs(r.Stdout)
+	e.noteIDs(r.Stdout + r.Stderr) // a failed start names its container on stderr
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss // KiB on Linux
