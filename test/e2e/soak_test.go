@@ -112,6 +112,7 @@ func TestSoak(t *testing.T) {
 	failed := 0
 	cgLine := regexp.MustCompile(`(?m)/([0-9a-f]{64})$`)
 	p1 := time.Now()
+	window := p1
 	for i := 0; i < rmCycles; i++ {
 		bridge := i%soakBridgeEvery == soakBridgeEvery-1
 		fail := i%soakFailEvery == soakFailEvery-2 || i%soakFailEvery == soakFailEvery/2-1
@@ -148,7 +149,8 @@ func TestSoak(t *testing.T) {
 			rssNone = append(rssNone, rss)
 		}
 		if (i+1)%soakCheckEvery == 0 || i == rmCycles-1 {
-			s.checkpoint(fmt.Sprintf("run --rm cycle %d", i+1), baseKeep)
+			s.checkpoint(fmt.Sprintf("run --rm cycle %d (window %v)", i+1, time.Since(window).Round(time.Millisecond)), baseKeep)
+			window = time.Now()
 		}
 	}
 	phase1 := time.Since(p1)
@@ -160,15 +162,19 @@ func TestSoak(t *testing.T) {
 
 	// Phase 2: run -d -p + TCP connect through loopback + rm -f.
 	p2 := time.Now()
+	window = p2
 	for i := 0; i < pubCycles; i++ {
 		s.publishCycle(img, i)
 		if (i+1)%(soakCheckEvery/2) == 0 || i == pubCycles-1 {
-			s.checkpoint(fmt.Sprintf("publish cycle %d", i+1), baseKeep)
+			s.checkpoint(fmt.Sprintf("publish cycle %d (window %v)", i+1, time.Since(window).Round(time.Millisecond)), baseKeep)
+			window = time.Now()
 		}
 	}
 	phase2 := time.Since(p2)
 	t.Logf("run -d -p / connect / rm -f: %d cycles in %v", pubCycles, phase2.Round(time.Millisecond))
 	s.connect(keepPort, keepID) // still served after all its neighbours came and went
+	t.Logf("publish cycle medians (informative, not asserted): run -d %v, port %v, connect %v, rm -f %v",
+		medianDur(s.steps[0]), medianDur(s.steps[1]), medianDur(s.steps[2]), medianDur(s.steps[3]))
 	s.flat("berth run -d -p, peak RSS", s.rssRunD)
 	s.flat("berth rm -f, peak RSS", s.rssRm)
 	s.flat("berth port, peak RSS", s.rssPort)
@@ -206,10 +212,11 @@ type soaker struct {
 	shimRSS, shimHWM        []int64       // KiB, the cycle's supervisor after the connect
 	cpu                     time.Duration // user+system time of every berth CLI (and what it reaped)
 	calls                   int
-	keepShim                int     // the long-lived container's supervisor
-	keepRSS0                int64   // KiB, its VmRSS at the start
-	keepFDs0                int     // its open fds at the start
-	keepRSS                 []int64 // KiB, its VmRSS at checkpoints
+	steps                   [4][]time.Duration // publish cycle: run -d, port, connect, rm -f (for the log)
+	keepShim                int                // the long-lived container's supervisor
+	keepRSS0                int64              // KiB, its VmRSS at the start
+	keepFDs0                int                // its open fds at the start
+	keepRSS                 []int64            // KiB, its VmRSS at checkpoints
 }
 
 // run is Env.Run without its per-invocation log line (thousands of them
@@ -263,7 +270,9 @@ func (s *soaker) mustRun(args ...string) Result {
 // it. i < 0 is the warm-up, not sampled.
 func (s *soaker) publishCycle(img string, i int) {
 	s.t.Helper()
+	t0 := time.Now()
 	r, rssRun := s.run("run", "-d", "-p", "0:80", "-p", "53/udp", img, "httpd", "-f", "-p", "80", "-h", "/etc")
+	t1 := time.Now()
 	if r.Code != 0 {
 		s.t.Fatalf("publish cycle %d: %s", i, r)
 	}
@@ -277,12 +286,15 @@ func (s *soaker) publishCycle(img string, i int) {
 		s.t.Fatalf("publish cycle %d: %s", i, pr)
 	}
 	port := portOf(s.t, pr.Stdout)
+	t2 := time.Now()
 	s.connect(port, id)
+	t3 := time.Now()
 	shim := supervisorPid(id)
 	if shim <= 1 {
 		s.t.Fatalf("publish cycle %d: no supervisor for %s", i, id)
 	}
 	rss, hwm := procRSS(shim), procStatus(shim, "VmHWM")
+	t4 := time.Now()
 	rr, rssRm := s.run("rm", "-f", id)
 	if rr.Code != 0 {
 		s.t.Fatalf("publish cycle %d: %s", i, rr)
@@ -290,6 +302,10 @@ func (s *soaker) publishCycle(img string, i int) {
 	if i < 0 {
 		return
 	}
+	s.steps[0] = append(s.steps[0], t1.Sub(t0))
+	s.steps[1] = append(s.steps[1], t2.Sub(t1))
+	s.steps[2] = append(s.steps[2], t3.Sub(t2))
+	s.steps[3] = append(s.steps[3], time.Since(t4))
 	s.rssRunD = append(s.rssRunD, rssRun)
 	s.rssPort = append(s.rssPort, rssPort)
 	s.rssRm = append(s.rssRm, rssRm)
@@ -470,9 +486,6 @@ func (s *soaker) snapshot() hostSnap {
 	sort.Strings(h.leases)
 
 	for _, p := range e.processesOfRoot() {
-		if !ownContainerProcess(p, root) {
-			continue
-		}
 		h.procs = append(h.procs, fmt.Sprintf("pid %d: %s", p.pid, p.cmdline))
 	}
 	sort.Strings(h.procs)
@@ -523,26 +536,6 @@ func (s *soaker) snapshot() hostSnap {
 	}
 	sort.Strings(h.cgroups)
 	return h
-}
-
-// ownContainerProcess tells a process of the root from another container's
-// init caught while it is being set up: that one's mount namespace is still
-// a copy of the host's, which lists this root's mounts, but its "/" is not
-// under the root.
-func ownContainerProcess(p proc, root string) bool {
-	if p.why != "its mount namespace uses the root" {
-		return true
-	}
-	mi, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", p.pid))
-	if err != nil {
-		return false // gone
-	}
-	for _, line := range strings.Split(string(mi), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && f[4] == "/" && strings.Contains(line, root) {
-			return true
-		}
-	}
-	return false
 }
 
 // hostVethName is internal/network's name for the host side of container
@@ -643,7 +636,7 @@ func (s *soaker) checkpoint(what string, base hostSnap) hostSnap {
 		h := s.snapshot()
 		d := h.diff(base)
 		if len(d) == 0 {
-			s.t.Logf("%s: host back to baseline (%d mounts, %d links on the machine)", what, h.allMounts, h.allLinks)
+			s.t.Logf("%s: host back to baseline (%d mounts, %d links on the machine; load %s)", what, h.allMounts, h.allLinks, loadAvg())
 			s.sampleKeep(what)
 			return h
 		}
@@ -703,6 +696,25 @@ func median(v []int64) int64 {
 	c := slices.Clone(v)
 	slices.Sort(c)
 	return c[len(c)/2]
+}
+
+// loadAvg is the machine's 1-minute load average, logged beside timings.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func medianDur(v []time.Duration) time.Duration {
+	if len(v) == 0 {
+		return 0
+	}
+	c := slices.Clone(v)
+	slices.Sort(c)
+	return c[len(c)/2].Round(time.Millisecond)
 }
 
 // procStatus reads a "Key:   N kB" line of /proc/PID/status (0 if gone).
