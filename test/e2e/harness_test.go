@@ -414,11 +414,26 @@ func (e *Env) processesOfRoot() []proc {
 		if err != nil || ns == e.mntNSSelf {
 			continue
 		}
-		if mi, err := os.ReadFile(filepath.Join(dir, "mountinfo")); err == nil && bytes.Contains(mi, []byte(e.Root+"/")) {
+		if mi, err := os.ReadFile(filepath.Join(dir, "mountinfo")); err == nil && rootMountNames(mi, e.Root) {
 			out = append(out, proc{pid, cmdline, "its mount namespace uses the root"})
 		}
 	}
 	return out
+}
+
+// rootMountNames tells whether the "/" of a mount table (a process's
+// mountinfo) names root: a container of the root has its rootfs overlay
+// there. Matching anywhere in the table is not enough: the init of any
+// other container on the machine, between its unshare and pivot_root, holds
+// a copy of the host's table, which lists this root's mounts — and the leak
+// check would SIGKILL another test's container mid-start.
+func rootMountNames(mountinfo []byte, root string) bool {
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == "/" && strings.Contains(line, root+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // parentPID reads pid's parent from /proc (0 when it is gone).
