@@ -491,6 +491,20 @@ func (s *Store) UpperDir(key string) (string, error) {
 	return s.path(r.ID, fsDir), nil
 }
 
+// ActiveUsage returns the disk space (allocated blocks) active snapshot
+// key takes: what Remove(key) gives back.
+func (s *Store) ActiveUsage(key string) (int64, error) {
+	_, r, err := s.active(key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := diskUsage(s.path(r.ID))
+	if err != nil {
+		return 0, fmt.Errorf("usage of snapshot %s: %w", key, err)
+	}
+	return n, nil
+}
+
 // Remove deletes active snapshot key. It refuses (errdefs.ErrConflict)
 // while an overlay using its upper dir is mounted in this mount namespace.
 func (s *Store) Remove(key string) error {

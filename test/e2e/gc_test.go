@@ -1,0 +1,455 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	units "github.com/docker/go-units"
+	"github.com/opencontainers/go-digest"
+)
+
+// The garbage-collection suite (issue 6): image prune, image prune -a,
+// system prune and system prune -a --volumes reclaim exactly the blobs and
+// snapshots no remaining image or container needs, never one in use, and
+// system df's figures are what prune then frees.
+
+// snapIndex is snapshots/index.json as the test reads it.
+type snapIndex struct {
+	Committed map[digest.Digest]struct {
+		ID     string        `json:"id"`
+		Parent digest.Digest `json:"parent"`
+		Size   int64         `json:"size"`
+	} `json:"committed"`
+	Active map[string]struct {
+		ID     string        `json:"id"`
+		Parent digest.Digest `json:"parent"`
+	} `json:"active"`
+}
+
+func (e *Env) snapIndex() snapIndex {
+	e.t.Helper()
+	var idx snapIndex
+	b, err := os.ReadFile(filepath.Join(e.Root, "snapshots", "index.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		e.t.Fatal(err)
+	}
+	return idx
+}
+
+// expected is what the store must hold, computed from the image graph:
+// every listed image's config, manifest and layer blobs and its layers'
+// chain IDs, plus every container's snapshot and the chain below it.
+type expected struct {
+	blobs, chains, active map[string]bool
+}
+
+func (e *Env) expectedFromGraph() expected {
+	e.t.Helper()
+	x := expected{blobs: map[string]bool{}, chains: map[string]bool{}, active: map[string]bool{}}
+	readBlob := func(d string, v any) {
+		b, err := os.ReadFile(filepath.Join(e.Root, "content", "blobs", "sha256", strings.TrimPrefix(d, "sha256:")))
+		if err != nil {
+			e.t.Fatalf("blob %s of a listed image: %v", d, err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			e.t.Fatalf("blob %s: %v", d, err)
+		}
+	}
+	for _, id := range strings.Fields(e.MustRun("images", "-a", "-q", "--no-trunc").Stdout) {
+		x.blobs[id] = true
+		var rec struct {
+			Manifest string `json:"manifest"`
+		}
+		b, err := os.ReadFile(filepath.Join(e.Root, "images", "sha256", strings.TrimPrefix(id, "sha256:")+".json"))
+		if err != nil {
+			e.t.Fatalf("record of listed image %s: %v", id, err)
+		}
+		json.Unmarshal(b, &rec)
+		x.blobs[rec.Manifest] = true
+		var m struct {
+			Layers []struct {
+				Digest string `json:"digest"`
+			} `json:"layers"`
+		}
+		readBlob(rec.Manifest, &m)
+		for _, l := range m.Layers {
+			x.blobs[l.Digest] = true
+		}
+		var cfg struct {
+			RootFS struct {
+				DiffIDs []digest.Digest `json:"diff_ids"`
+			} `json:"rootfs"`
+		}
+		readBlob(id, &cfg)
+		var chain digest.Digest
+		for _, d := range cfg.RootFS.DiffIDs {
+			if chain == "" {
+				chain = d
+			} else {
+				chain = digest.FromString(chain.String() + " " + d.String())
+			}
+			x.chains[chain.String()] = true
+		}
+	}
+	idx := e.snapIndex()
+	for _, id := range strings.Fields(e.MustRun("ps", "-a", "-q", "--no-trunc").Stdout) {
+		x.active[id] = true
+		a, ok := idx.Active[id]
+		if !ok {
+			e.t.Errorf("container %s: no snapshot", id)
+			continue
+		}
+		for c := a.Parent; c != ""; c = idx.Committed[c].Parent {
+			x.chains[c.String()] = true
+			if _, ok := idx.Committed[c]; !ok {
+				e.t.Errorf("container %s: layer %s below its snapshot is gone", id, c)
+				break
+			}
+		}
+	}
+	return x
+}
+
+// wantExactly checks the store holds exactly the expected blobs, chains and
+// active snapshots, and that every snapshot directory is one of those.
+func (e *Env) wantExactly(step string, x expected) {
+	e.t.Helper()
+	s := e.storeState()
+	diff := func(what string, got []string, want map[string]bool) {
+		var extra, missing []string
+		for _, g := range got {
+			if !want[g] {
+				extra = append(extra, g)
+			}
+		}
+		for w := range want {
+			if !slices.Contains(got, w) {
+				missing = append(missing, w)
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			e.t.Errorf("%s: %s in use but removed: %v", step, what, missing)
+		}
+		if len(extra) > 0 {
+			e.t.Errorf("%s: %s unreferenced but kept: %v", step, what, extra)
+		}
+	}
+	diff("blobs", s.Blobs, x.blobs)
+	diff("snapshots", s.Chains, x.chains)
+	diff("container snapshots", s.Active, x.active)
+	if len(s.Ingests) > 0 {
+		e.t.Errorf("%s: ingests left: %v", step, s.Ingests)
+	}
+	if n := len(x.chains) + len(x.active); len(s.SnapDirs) != n {
+		e.t.Errorf("%s: %d snapshot directories for %d snapshots: %v", step, len(s.SnapDirs), n, s.SnapDirs)
+	}
+}
+
+// dfRow is one row of `system df --format '{{json .}}'`.
+type dfRow struct {
+	Type, TotalCount, Active, Size, Reclaimable string
+}
+
+func (e *Env) df() map[string]dfRow {
+	e.t.Helper()
+	out := map[string]dfRow{}
+	for _, line := range strings.Split(strings.TrimSpace(e.MustRun("system", "df", "--format", "{{json .}}").Stdout), "\n") {
+		var r dfRow
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			e.t.Fatalf("system df line %q: %v", line, err)
+		}
+		out[r.Type] = r
+	}
+	return out
+}
+
+// chainSizes sums the content bytes of the given committed snapshots, as
+// system df counts them.
+func chainSizes(idx snapIndex, chains []string) int64 {
+	var n int64
+	for _, c := range chains {
+		n += idx.Committed[digest.Digest(c)].Size
+	}
+	return n
+}
+
+// diskBytes is what the store's files take, per item: each blob's size
+// and each snapshot directory's allocated blocks (hard links once) — the
+// units prune's "Total reclaimed space" counts in.
+func (e *Env) diskBytes() map[string]int64 {
+	e.t.Helper()
+	out := map[string]int64{}
+	blobs := filepath.Join(e.Root, "content", "blobs", "sha256")
+	ents, _ := os.ReadDir(blobs)
+	for _, ent := range ents {
+		if fi, err := ent.Info(); err == nil {
+			out["blob "+ent.Name()] = fi.Size()
+		}
+	}
+	snaps := filepath.Join(e.Root, "snapshots")
+	ents, _ = os.ReadDir(snaps)
+	for _, ent := range ents {
+		if !ent.IsDir() || ent.Name() == "empty" {
+			continue
+		}
+		seen := map[uint64]bool{}
+		var n int64
+		filepath.WalkDir(filepath.Join(snaps, ent.Name()), func(p string, d os.DirEntry, err error) error {
+			var st syscall.Stat_t
+			if err == nil && syscall.Lstat(p, &st) == nil && !seen[st.Ino] {
+				seen[st.Ino] = true
+				n += st.Blocks * 512
+			}
+			return nil
+		})
+		out["snapshot "+ent.Name()] = n
+	}
+	// Volumes in content bytes, as Docker counts them.
+	vols := filepath.Join(e.Root, "volumes")
+	ents, _ = os.ReadDir(vols)
+	for _, ent := range ents {
+		if ent.IsDir() {
+			out["volume "+ent.Name()] = contentBytes(filepath.Join(vols, ent.Name(), "_data"))
+		}
+	}
+	return out
+}
+
+// contentBytes sums the regular files' sizes under dir (system df's unit
+// for container and image sizes).
+func contentBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// pruneFreed runs a prune and checks that the space it reports reclaimed
+// is what the blobs and snapshot directories it deleted took.
+func (e *Env) pruneFreed(args ...string) {
+	e.t.Helper()
+	before := e.diskBytes()
+	out := e.MustRun(args...).Stdout
+	after := e.diskBytes()
+	var freed int64
+	var items []string
+	for k, n := range before {
+		if _, ok := after[k]; !ok {
+			freed += n
+			items = append(items, k)
+		}
+	}
+	want := "Total reclaimed space: " + units.HumanSize(float64(freed))
+	if !strings.Contains(out, want) {
+		sort.Strings(items)
+		e.t.Errorf("%s: reports %q; the %d items it deleted took %d bytes (%s):\n  %s",
+			strings.Join(args, " "), lastLine(out), len(items), freed, want, strings.Join(items, "\n  "))
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func TestGCExact(t *testing.T) {
+	e := newEnv(t)
+	bb := e.BusyboxImage()
+	build := func(tag string, steps ...string) {
+		t.Helper()
+		dir := t.TempDir()
+		df := "FROM " + bb + "\n" + strings.Join(steps, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.MustRun("build", "-q", "-t", tag, dir)
+	}
+	// a and b share the busybox layer; b has an intermediate image (its
+	// first RUN) that is build cache, not dangling.
+	build("a:1", "RUN echo a > /a")
+	build("b:1", "RUN echo b > /b", "RUN head -c 300000 /dev/urandom > /b2")
+	// Rebuilding a:1 leaves the old a:1 dangling.
+	build("a:1", "RUN head -c 200000 /dev/urandom > /a")
+	// c is used by a stopped container, d by a running one.
+	build("c:1", "RUN echo c > /c")
+	build("d:1", "RUN echo d > /d")
+	e.MustRun("run", "--name", "stopped", "-v", "/vol", "c:1", "sh", "-c", "echo data > /written; echo volume-data > /vol/x")
+	e.RunDetached("running", "d:1", "sleep", "1000")
+	// An image pulled from a registry: compressed layer blob, unpacked
+	// snapshot.
+	reg := startFakeRegistry(t)
+	reg.addImage("pulled/img", "v1", makeTestImage(t, 100000))
+	pulled := reg.Host() + "/pulled/img:v1"
+	e.MustRun("pull", pulled)
+	// e's image was force-removed while a stopped container uses it: the
+	// container's layers must survive every prune.
+	build("e:1", "RUN echo e > /e")
+	e.MustRun("create", "--name", "orphan", "e:1", "cat", "/e")
+	e.MustRun("rmi", "-f", "e:1")
+	// An anonymous volume of the stopped container, one of no container.
+	e.MustRun("volume", "create", "loose")
+	// A container on the oldest image, whose layer the newer unused images
+	// share: that layer is not reclaimable, whichever image df meets first.
+	e.MustRun("create", "--name", "base", bb, "true")
+	// The newest image (df meets it first) is unused and shares the
+	// busybox layer with images in use.
+	build("z:1", "RUN echo z > /z")
+
+	e.mustCheckClean("setup")
+	e.wantExactly("setup", e.expectedFromGraph())
+
+	// Everything in use must keep working after each step.
+	stillWorks := func(step string) {
+		t.Helper()
+		if out := e.MustRun("start", "-a", "orphan").Stdout; strings.TrimSpace(out) != "e" {
+			t.Errorf("%s: orphan container: %q", step, out)
+		}
+		if st := e.Inspect("running", "{{.State.Running}}"); st != "true" {
+			t.Errorf("%s: running container: %s", step, st)
+		}
+		for _, ref := range strings.Fields(e.MustRun("images", "--format", "{{.Repository}}:{{.Tag}}").Stdout) {
+			if strings.Contains(ref, "<none>") {
+				continue
+			}
+			e.MustRun("run", "--rm", ref, "true")
+		}
+		e.mustCheckClean(step)
+	}
+
+	// image prune: the dangling old a:1 goes (and its layer); nothing else.
+	before := e.storeState()
+	idx := e.snapIndex()
+	e.pruneFreed("image", "prune", "-f")
+	e.wantExactly("image prune", e.expectedFromGraph())
+	gone := minus(before.Chains, e.storeState().Chains)
+	if len(gone) != 1 {
+		t.Errorf("image prune removed %d layers, want the dangling image's 1: %v", len(gone), gone)
+	}
+	stillWorks("image prune")
+
+	// system df: what image prune -a will free.
+	df := e.df()
+	before, idx = e.storeState(), e.snapIndex()
+	e.pruneFreed("image", "prune", "-a", "-f")
+	x := e.expectedFromGraph()
+	e.wantExactly("image prune -a", x)
+	gone = minus(before.Chains, e.storeState().Chains)
+	if want := fmt.Sprintf("%s (", units.HumanSize(float64(chainSizes(idx, gone)))); !strings.HasPrefix(df["Images"].Reclaimable, want) {
+		t.Errorf("system df said %q reclaimable for images; image prune -a freed layers of %s", df["Images"].Reclaimable, want)
+	}
+	t.Logf("before image prune -a: system df %+v; prune freed %d layers", df, len(gone))
+	stillWorks("image prune -a")
+
+	// system prune: stopped containers go, then what only they used. df's
+	// container figure is what their writable layers hold.
+	df = e.df()
+	idx = e.snapIndex()
+	var stoppedRW int64
+	for _, name := range []string{"stopped", "orphan", "base"} {
+		id := e.Inspect(name, "{{.Id}}")
+		stoppedRW += contentBytes(filepath.Join(e.Root, "snapshots", idx.Active[id].ID, "fs"))
+	}
+	if want := units.HumanSize(float64(stoppedRW)) + " ("; !strings.HasPrefix(df["Containers"].Reclaimable, want) {
+		t.Errorf("system df said %q reclaimable for containers; their writable layers hold %s", df["Containers"].Reclaimable, want)
+	}
+	e.pruneFreed("system", "prune", "-f")
+	e.wantExactly("system prune", e.expectedFromGraph())
+	if out := e.MustRun("ps", "-a", "--format", "{{.Names}}").Stdout; strings.TrimSpace(out) != "running" {
+		t.Errorf("system prune left containers %q, want only the running one", out)
+	}
+	if st := e.Inspect("running", "{{.State.Running}}"); st != "true" {
+		t.Errorf("system prune: running container: %s", st)
+	}
+
+	// A pull in flight holds a lease on what it has written so far: a
+	// prune meanwhile takes none of it, and the pull completes.
+	two := makeTestImage(t, 200000)
+	reg.addImage("pulled/two", "v1", two)
+	stalled, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	reg.setHook(func(w http.ResponseWriter, r *http.Request, d digest.Digest, data []byte) bool {
+		if d == two.layerDigest && r.Method == http.MethodGet {
+			// Half the layer, flushed, then wait: the ingest exists.
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			once.Do(func() { close(stalled) })
+			<-release
+			w.Write(data[len(data)/2:])
+			return true
+		}
+		return false
+	})
+	pull := e.Cmd(context.Background(), "pull", reg.Host()+"/pulled/two:v1")
+	var pullOut bytes.Buffer
+	pull.Stdout, pull.Stderr = &pullOut, &pullOut
+	if err := pull.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-stalled
+	e.pruneFreed("system", "prune", "-a", "-f")
+	if s := e.storeState(); len(s.Ingests) == 0 {
+		t.Errorf("prune removed the ingest of the pull in flight")
+	}
+	close(release)
+	if err := pull.Wait(); err != nil {
+		t.Fatalf("pull during prune: %v\n%s", err, pullOut.String())
+	}
+	e.MustRun("run", "--rm", reg.Host()+"/pulled/two:v1", "test", "-f", "/big.bin")
+	e.wantExactly("pull during prune", e.expectedFromGraph())
+
+	// system prune -a --volumes: only the running container's image stays,
+	// and the stopped container's anonymous volume goes.
+	anon := strings.TrimSpace(strings.ReplaceAll(e.MustRun("volume", "ls", "-q").Stdout, "loose", ""))
+	if want := units.HumanSize(float64(len("volume-data\n"))) + " ("; !strings.HasPrefix(e.df()["Local Volumes"].Reclaimable, want) {
+		t.Errorf("system df said %q reclaimable for volumes, want %s", e.df()["Local Volumes"].Reclaimable, want)
+	}
+	e.pruneFreed("system", "prune", "-a", "--volumes", "-f")
+	if out := e.MustRun("volume", "ls", "-q").Stdout; anon == "" || strings.Contains(out, anon) {
+		t.Errorf("anonymous volume %q of the pruned container: volume ls %q", anon, out)
+	}
+	e.wantExactly("system prune -a --volumes", e.expectedFromGraph())
+	// d:1's parent (busybox) loses its tag but stays as d:1's
+	// intermediate image, as in Docker.
+	if out := e.MustRun("images", "--format", "{{.Repository}}:{{.Tag}}").Stdout; strings.TrimSpace(out) != "d:1" {
+		t.Errorf("system prune -a left images %q, want d:1 only", out)
+	}
+	e.MustRun("exec", "running", "cat", "/d")
+	e.MustRun("rm", "-f", "running")
+	e.pruneFreed("system", "prune", "-a", "-f")
+	e.wantExactly("all removed", e.expectedFromGraph())
+	if s := e.storeState(); len(s.Blobs)+len(s.Chains)+len(s.Active)+len(s.SnapDirs) != 0 {
+		t.Errorf("empty store still holds:\n%s", s)
+	}
+}
