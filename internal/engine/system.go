@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth/berth/internal/build"
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
@@ -53,6 +54,11 @@ func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneRepo
 	}
 	r.Images = deleted
 	r.Reclaimed += reclaimed
+	// Step cache entries of the images just removed would stay forever.
+	build.PruneCache(filepath.Join(e.Root.Lib, "build", "cache"), func(id string) bool {
+		_, err := e.Images.Get(id)
+		return err == nil
+	})
 	if volumes {
 		rep, err := e.Volumes.Prune(volume.PruneOptions{}, e.VolumeUsers)
 		if err != nil {

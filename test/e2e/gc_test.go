@@ -452,4 +452,15 @@ func TestGCExact(t *testing.T) {
 	if s := e.storeState(); len(s.Blobs)+len(s.Chains)+len(s.Active)+len(s.SnapDirs) != 0 {
 		t.Errorf("empty store still holds:\n%s", s)
 	}
+	// The build step cache named the removed images only.
+	var entries []string
+	filepath.WalkDir(filepath.Join(e.Root, "build", "cache"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			entries = append(entries, p)
+		}
+		return nil
+	})
+	if len(entries) > 0 {
+		t.Errorf("build cache entries of removed images kept: %v", entries)
+	}
 }
