@@ -201,6 +201,16 @@ func wantENOSPC(t *testing.T, r Result, what string) {
 	if !strings.Contains(r.Stderr, "no space left on device") {
 		t.Errorf("%s: stderr does not say \"no space left on device\":\n%s", what, r)
 	}
+	// One line (run adds Docker's "See 'docker run --help'." under it).
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
+		if !strings.HasPrefix(l, "See '") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Errorf("%s: want one line of error, got %d:\n%s", what, len(lines), r.Stderr)
+	}
 	if strings.Contains(r.Stderr, "goroutine ") || strings.Contains(r.Stderr, "panic") {
 		t.Errorf("%s: crash instead of an error:\n%s", what, r)
 	}
@@ -311,6 +321,18 @@ func (e *Env) wantNothingNew(when string, before storeState, images string, base
 	if out := e.MustRun("ps", "-a", "-q").Stdout; strings.TrimSpace(out) != "" {
 		e.t.Errorf("%s: containers left:\n%s", when, out)
 	}
+	// No build sandbox, bundle or lease of the failed operation.
+	for _, d := range []string{"run/build", "run/bundles", "run/leases"} {
+		ents, _ := os.ReadDir(filepath.Join(e.Root, d))
+		for _, ent := range ents {
+			if ent.Name() != "tmp" {
+				e.t.Errorf("%s: %s/%s left", when, d, ent.Name())
+			}
+		}
+	}
+	if m := mountsUnder(filepath.Join(e.Root, "run")); len(m) > 0 {
+		e.t.Errorf("%s: mounts left: %v", when, m)
+	}
 	e.wantFreeBack(when, baseline)
 }
 
@@ -393,6 +415,15 @@ func TestENOSPCImport(t *testing.T) {
 	os.Remove(filler)
 	e.MustRun("import", tarPath, "big:1")
 	e.mustCheckClean("after the import")
+
+	// load of the same image, saved to the big disk, on a full one.
+	saved := filepath.Join(t.TempDir(), "saved.tar")
+	e.MustRun("save", "-o", saved, "big:1")
+	e.MustRun("rmi", "big:1")
+	e.fill("filler", 20<<20)
+	before, images, baseline = e.storeState(), e.imageIDs(), e.freeBytes()
+	wantENOSPC(t, e.Run("load", "-i", saved), "load")
+	e.wantNothingNew("after the failed load", before, images, baseline)
 }
 
 // TestENOSPCCreate fills the disk to the last block, then frees it a few
@@ -449,6 +480,26 @@ func TestENOSPCRecover(t *testing.T) {
 	rest, _ := e.fillAll("filler")
 	rest.Close()
 	t.Logf("full: %d bytes free", e.freeBytes())
+	// commit of the full container: no room for its lease at all, and,
+	// with a little room, none for its layer.
+	full, images := e.storeState(), e.imageIDs()
+	for _, room := range []bool{false, true} {
+		if room {
+			os.Remove(filepath.Join(e.Root, "filler"))
+		}
+		wantENOSPC(t, e.Run("commit", "hog", "hog:1"), fmt.Sprintf("commit (room for a start: %v)", room))
+		if got := e.storeState(); !sameState(full, got) {
+			t.Errorf("failed commit changed the store:\nbefore:\n%s\nafter:\n%s", full, got)
+		}
+		if got := e.imageIDs(); got != images {
+			t.Errorf("failed commit made an image:\n%s", got)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(e.Root, "run", "leases")); len(ents) > 0 {
+			t.Errorf("failed commit left a lease: %v", ents)
+		}
+	}
+	rest, _ = e.fillAll("filler")
+	rest.Close()
 	// rm gives the space back; rmi of a tag frees nothing, it only needs
 	// some room afterwards (references are rewritten whole, as Docker's).
 	if r := e.Run("rm", "-f", "hog"); r.Code != 0 {

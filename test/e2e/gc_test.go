@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -462,5 +464,52 @@ func TestGCExact(t *testing.T) {
 	})
 	if len(entries) > 0 {
 		t.Errorf("build cache entries of removed images kept: %v", entries)
+	}
+}
+
+// TestGCDuringBuild prunes everything while a build is in the middle of a
+// RUN step: the build holds the images it stands on (on its lease), so it
+// completes, its image runs, and the store is consistent and exact.
+func TestGCDuringBuild(t *testing.T) {
+	e := newEnv(t)
+	bb := e.BusyboxImage()
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(started) })
+		<-release
+		io.WriteString(w, "from-test\n")
+	}))
+	defer srv.Close()
+	defer once.Do(func() { close(release) }) // never leave the handler hanging
+	dir := t.TempDir()
+	df := fmt.Sprintf("FROM %s\nRUN echo one > /one\nRUN wget -q -O /two %s/\n", bb, srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := e.Cmd(context.Background(), "build", "--network", "host", "-t", "built:1", dir)
+	var out bytes.Buffer
+	b.Stdout, b.Stderr = &out, &out
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	e.MustRun("image", "prune", "-a", "-f")
+	e.MustRun("system", "prune", "-a", "-f")
+	close(release)
+	if err := b.Wait(); err != nil {
+		t.Fatalf("build during prune: %v\n%s", err, out.String())
+	}
+	e.mustCheckClean("after the build")
+	if got := e.MustRun("run", "--rm", "built:1", "cat", "/one", "/two").Stdout; got != "one\nfrom-test\n" {
+		t.Errorf("built image: %q", got)
+	}
+	// What the build's lease held past the prunes (the pruned base and
+	// step images' manifests and configs) is garbage now, for the next GC.
+	e.MustRun("image", "prune", "-f")
+	e.wantExactly("after the build and a prune", e.expectedFromGraph())
+	e.MustRun("system", "prune", "-a", "-f")
+	if s := e.storeState(); len(s.Blobs)+len(s.Chains)+len(s.Active)+len(s.SnapDirs) != 0 {
+		t.Errorf("empty store still holds:\n%s", s)
 	}
 }
