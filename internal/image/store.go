@@ -133,7 +133,16 @@ func Open(r root.Root, cs *content.Store, ss *snapshot.Store) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o700); err != nil {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
-	return &Store{root: r, dir: dir, cs: cs, snaps: ss, now: time.Now}, nil
+	s := &Store{root: r, dir: dir, cs: cs, snaps: ss, now: time.Now}
+	s.reserve().Ensure()
+	return s, nil
+}
+
+// reserve keeps room for rewriting repositories.json on a full disk, so
+// that rmi and prune can still free space (see fsutil.Reserve). 1 MiB
+// holds thousands of references.
+func (s *Store) reserve() fsutil.Reserve {
+	return fsutil.Reserve{Path: filepath.Join(s.dir, "reserve"), Size: 1 << 20}
 }
 
 // Content is the content store the images' blobs live in.
@@ -173,7 +182,10 @@ func (s *Store) readRefs() (map[string]string, error) {
 }
 
 func (s *Store) writeRefs(refs map[string]string) error {
-	if err := fsutil.WriteJSONAtomic(s.refsPath(), refsFile{Refs: refs}, 0o600); err != nil {
+	err := s.reserve().Retry(func() error {
+		return fsutil.WriteJSONAtomic(s.refsPath(), refsFile{Refs: refs}, 0o600)
+	})
+	if err != nil {
 		return fmt.Errorf("write image references: %w", err)
 	}
 	return nil

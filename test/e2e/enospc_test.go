@@ -513,3 +513,29 @@ func TestENOSPCRecover(t *testing.T) {
 	}
 	e.wantFreeBack("after rm", baseline)
 }
+
+// TestENOSPCPrune: unused images filled the disk to the last block; a
+// prune must still run and give their space back (the image store's
+// references rewrite uses its reserve, see fsutil.Reserve).
+func TestENOSPCPrune(t *testing.T) {
+	e := smallFSEnv(t, 64)
+	e.warmUp()
+	before, baseline := e.storeState(), e.freeBytes()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+BusyboxRef+"\nRUN head -c 8000000 /dev/urandom > /big\n"), 0o644)
+	e.MustRun("build", "-q", "-t", "unused:1", dir)
+	rest, _ := e.fillAll("filler")
+	rest.Close()
+	t.Logf("full: %d bytes free", e.freeBytes())
+	for _, args := range [][]string{{"image", "prune", "-a", "-f"}, {"system", "prune", "-a", "-f"}} {
+		if r := e.Run(args...); r.Code != 0 {
+			t.Errorf("on a full disk:\n%s", r)
+		}
+	}
+	os.Remove(filepath.Join(e.Root, "filler"))
+	e.mustCheckClean("after the prune")
+	if got := e.storeState(); len(got.Chains)+len(got.Blobs)+len(got.SnapDirs) != 0 {
+		t.Errorf("store after prune -a:\nbefore:\n%s\nafter:\n%s", before, got)
+	}
+	e.wantFreeBack("after the prune", baseline)
+}
