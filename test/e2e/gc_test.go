@@ -57,6 +57,7 @@ func (e *Env) snapIndex() snapIndex {
 // chain IDs, plus every container's snapshot and the chain below it.
 type expected struct {
 	blobs, chains, active map[string]bool
+	imageChains           []string // the images' layers alone
 }
 
 func (e *Env) expectedFromGraph() expected {
@@ -105,6 +106,9 @@ func (e *Env) expectedFromGraph() expected {
 				chain = digest.FromString(chain.String() + " " + d.String())
 			}
 			x.chains[chain.String()] = true
+			if !slices.Contains(x.imageChains, chain.String()) {
+				x.imageChains = append(x.imageChains, chain.String())
+			}
 		}
 	}
 	idx := e.snapIndex()
@@ -360,9 +364,12 @@ func TestGCExact(t *testing.T) {
 	}
 	stillWorks("image prune")
 
-	// system df: what image prune -a will free.
+	// system df: the images' layers, and what image prune -a will free.
 	df := e.df()
 	before, idx = e.storeState(), e.snapIndex()
+	if want := units.HumanSize(float64(chainSizes(idx, e.expectedFromGraph().imageChains))); df["Images"].Size != want {
+		t.Errorf("system df said images take %s; their layers hold %s", df["Images"].Size, want)
+	}
 	e.pruneFreed("image", "prune", "-a", "-f")
 	x := e.expectedFromGraph()
 	e.wantExactly("image prune -a", x)
