@@ -13,11 +13,11 @@
 //	                              local parent, last tag time, size
 //	images/repositories.json      every reference (docker.io/library/debian:latest,
 //	                              name@sha256:…) → image ID
-//	images/reserve                1 MiB of allocated blocks, given back when
-//	                              repositories.json cannot be rewritten on a
-//	                              full disk (rmi and prune free space only
-//	                              after that rewrite); made again by a later
-//	                              Open when there is room
+//
+// Open also makes root.Reserve(), 1 MiB of allocated blocks given back when
+// repositories.json cannot be rewritten on a full disk: rmi and prune free
+// space only after that rewrite. A later Open makes it again once there is
+// room.
 //
 // Records are written once (LastTagTime aside) and are independent, so a
 // record file per image means creating or deleting one image never rewrites

@@ -142,7 +142,7 @@ func Open(r root.Root, cs *content.Store, ss *snapshot.Store) (*Store, error) {
 // that rmi and prune can still free space (see fsutil.Reserve). 1 MiB
 // holds thousands of references.
 func (s *Store) reserve() fsutil.Reserve {
-	return fsutil.Reserve{Path: filepath.Join(s.dir, "reserve"), Size: 1 << 20}
+	return fsutil.Reserve{Path: s.root.Reserve(), Size: 1 << 20}
 }
 
 // Content is the content store the images' blobs live in.

@@ -201,10 +201,12 @@ func wantENOSPC(t *testing.T, r Result, what string) {
 	if !strings.Contains(r.Stderr, "no space left on device") {
 		t.Errorf("%s: stderr does not say \"no space left on device\":\n%s", what, r)
 	}
-	// One line (run adds Docker's "See 'docker run --help'." under it).
+	// One line (run adds Docker's "See 'docker run --help'." under it; a
+	// failed build -q shows its progress first, as Docker's CLI does).
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
-		if !strings.HasPrefix(l, "See '") {
+		if !strings.HasPrefix(l, "See '") && !strings.HasPrefix(l, "Step ") && !strings.HasPrefix(l, " ---> ") &&
+			!strings.HasPrefix(l, "Removing intermediate container ") {
 			lines = append(lines, l)
 		}
 	}
@@ -538,4 +540,79 @@ func TestENOSPCPrune(t *testing.T) {
 		t.Errorf("store after prune -a:\nbefore:\n%s\nafter:\n%s", before, got)
 	}
 	e.wantFreeBack("after the prune", baseline)
+}
+
+// sweepFull fills the disk to the last block, then gives blocks back a
+// few at a time (one block at first, where the small writes fail: leases,
+// records, indexes; then 256 KiB) and runs op after each step until it
+// succeeds. Every failure must be a plain ENOSPC that leaves the store,
+// the images, the containers and the free space as they were.
+//
+// A multi-step build keeps the images of the steps before the failing one
+// (the classic builder's cache, dangling); tidy, when set, runs before
+// the comparison to remove them, as `image prune` would.
+func (e *Env) sweepFull(what string, op func() Result, tidy func()) {
+	t := e.t
+	t.Helper()
+	f, size := e.fillAll("sweep")
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	for step := 0; ; step++ {
+		before, images, baseline := e.storeState(), e.imageIDs(), e.freeBytes()
+		r := op()
+		if r.Code == 0 {
+			t.Logf("%s: fits with %d bytes free, after %d failures", what, baseline, step)
+			return
+		}
+		if strings.Contains(r.Stderr, "returned a non-zero code") {
+			// A RUN step's own process met the full disk: Docker reports
+			// the command's failure, whatever the command said.
+			t.Logf("%s with %d bytes free: %s", what, baseline, lastLine(r.Stderr))
+		} else {
+			wantENOSPC(t, r, fmt.Sprintf("%s with %d bytes free", what, baseline))
+		}
+		if tidy != nil {
+			tidy()
+		}
+		e.wantNothingNew(fmt.Sprintf("after the failed %s with %d bytes free", what, baseline), before, images, baseline)
+		if t.Failed() || size == 0 {
+			t.FailNow()
+		}
+		give := int64(256 << 10)
+		if step < 8 {
+			give = 4096
+		}
+		size = max(0, size-give)
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestENOSPCSweep runs pull, import and build on a disk that is full and
+// then less and less so, to fail at each of their writes in turn.
+func TestENOSPCSweep(t *testing.T) {
+	e := smallFSEnv(t, 48)
+	e.warmUp()
+	reg := startFakeRegistry(t)
+	reg.addImage("sweep/img", "v1", makeTestImage(t, 0))
+	ref := reg.Host() + "/sweep/img:v1"
+	e.sweepFull("pull", func() Result { return e.Run("pull", ref) }, nil)
+	e.MustRun("run", "--rm", ref, "true")
+	e.MustRun("rmi", ref)
+	e.MustRun("system", "prune", "-f")
+
+	e.sweepFull("import", func() Result { return e.Run("import", busyboxTar(t), "sweep-import:1") }, nil)
+	e.MustRun("run", "--rm", "sweep-import:1", "true")
+	e.MustRun("rmi", "sweep-import:1")
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+BusyboxRef+"\nRUN head -c 600000 /dev/urandom > /r\nCOPY . /ctx\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "data"), make([]byte, 300000), 0o644)
+	e.sweepFull("build", func() Result { return e.Run("build", "-q", "--no-cache", "-t", "sweep-build:1", dir) },
+		func() { e.MustRun("image", "prune", "-f") })
+	e.MustRun("run", "--rm", "sweep-build:1", "test", "-f", "/ctx/data")
+	e.mustCheckClean("after the sweep")
 }

@@ -520,3 +520,34 @@ func TestGCDuringBuild(t *testing.T) {
 		t.Errorf("empty store still holds:\n%s", s)
 	}
 }
+
+// TestPruneDuringBuildKeepsItsNetwork: system prune repairs network state
+// of containers that are gone; a build step on the default network is no
+// container, and must keep its interface and address meanwhile.
+func TestPruneDuringBuildKeepsItsNetwork(t *testing.T) {
+	e := newEnv(t)
+	bb := e.BusyboxImage()
+	dir := t.TempDir()
+	// The step marks that it runs, waits for the prune (a few seconds at
+	// most: a slow prune only makes the test pass without proving much),
+	// and fails without its interface.
+	df := "FROM " + bb + "\nRUN touch /started && sleep 3 && test -e /sys/class/net/eth0 && ip -o -4 addr show eth0 | grep -q inet\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := e.Cmd(context.Background(), "build", "-t", "netbuild:1", dir)
+	var out bytes.Buffer
+	b.Stdout, b.Stderr = &out, &out
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.Eventually("the RUN step to start", func() bool {
+		m, _ := filepath.Glob(filepath.Join(e.Root, "snapshots", "*", "fs", "started"))
+		return len(m) > 0
+	})
+	e.MustRun("system", "prune", "-f")
+	if err := b.Wait(); err != nil {
+		t.Fatalf("build whose RUN ran through a system prune: %v\n%s", err, out.String())
+	}
+	e.mustCheckClean("after the build")
+}
