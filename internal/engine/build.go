@@ -270,8 +270,6 @@ func (e *Engine) removeSandbox(id string) {
 	os.RemoveAll(dir)
 }
 
-// sweepSandboxes removes the sandboxes of builds that died (kill -9):
-// those whose lock nobody holds. It says what it removed.
 // sandboxLive reports whether build sandbox id belongs to a running
 // build: its lock file exists and is held.
 func (e *Engine) sandboxLive(id string) bool {
@@ -283,6 +281,8 @@ func (e *Engine) sandboxLive(id string) bool {
 	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
+// sweepSandboxes removes the sandboxes of builds that died (kill -9):
+// those whose lock nobody holds. It says what it removed.
 func (e *Engine) sweepSandboxes() []string {
 	var fixed []string
 	ids := map[string]bool{}

@@ -21,11 +21,15 @@ type Reserve struct {
 // Ensure creates the reserve if it is missing. Best effort: on a disk too
 // full for it, or a filesystem without fallocate, there is no reserve.
 func (r Reserve) Ensure() {
-	if _, err := os.Stat(r.Path); err == nil {
+	fi, err := os.Stat(r.Path)
+	if err == nil && fi.Size() >= r.Size {
 		return
 	}
-	// Made in place, not renamed into place: a crash mid-way leaves a
-	// smaller reserve, never a stray temp file nobody removes.
+	if err == nil {
+		// Cut short by a crash (made in place, not renamed into place, so
+		// that no temp file is ever left for nobody to remove): again.
+		os.Remove(r.Path)
+	}
 	f, err := os.OpenFile(r.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return

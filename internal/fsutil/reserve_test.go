@@ -26,6 +26,12 @@ func TestReserveRetry(t *testing.T) {
 		t.Fatalf("reserve: %v %v", fi, err)
 	}
 	r.Ensure() // present: a no-op
+	// One cut short (by a crash) is made again.
+	os.Truncate(r.Path, 0)
+	r.Ensure()
+	if fi, err := os.Stat(r.Path); err != nil || fi.Size() != r.Size {
+		t.Fatalf("reserve after a short one: %v %v", fi, err)
+	}
 	fillUp(t, filepath.Join(dir, "fill"))
 	target := filepath.Join(dir, "refs.json")
 	write := func() error { return WriteFileAtomic(target, make([]byte, 8192), 0o600) }
