@@ -306,6 +306,7 @@ func TestGCExact(t *testing.T) {
 	build("a:1", "RUN echo a > /a")
 	build("b:1", "RUN echo b > /b", "RUN head -c 300000 /dev/urandom > /b2")
 	// Rebuilding a:1 leaves the old a:1 dangling.
+	oldA := e.Inspect("a:1", "{{.Id}}")
 	build("a:1", "RUN head -c 200000 /dev/urandom > /a")
 	// c is used by a stopped container, d by a running one.
 	build("c:1", "RUN echo c > /c")
@@ -356,8 +357,14 @@ func TestGCExact(t *testing.T) {
 	// image prune: the dangling old a:1 goes (and its layer); nothing else.
 	before := e.storeState()
 	idx := e.snapIndex()
+	imagesBefore := strings.Fields(e.MustRun("images", "-a", "-q", "--no-trunc").Stdout)
 	e.pruneFreed("image", "prune", "-f")
 	e.wantExactly("image prune", e.expectedFromGraph())
+	// Exactly the dangling image: not b's intermediate (build cache), not
+	// busybox under the images built on it.
+	if gone := minus(imagesBefore, strings.Fields(e.MustRun("images", "-a", "-q", "--no-trunc").Stdout)); len(gone) != 1 || gone[0] != oldA {
+		t.Errorf("image prune removed images %v, want only the dangling %s", gone, oldA)
+	}
 	gone := minus(before.Chains, e.storeState().Chains)
 	if len(gone) != 1 {
 		t.Errorf("image prune removed %d layers, want the dangling image's 1: %v", len(gone), gone)
@@ -371,6 +378,13 @@ func TestGCExact(t *testing.T) {
 		t.Errorf("system df said images take %s; their layers hold %s", df["Images"].Size, want)
 	}
 	e.pruneFreed("image", "prune", "-a", "-f")
+	// Only the images containers use stay (busybox by "base", c by
+	// "stopped", d by "running"), with no intermediate left over.
+	left := strings.Fields(e.MustRun("images", "-a", "--format", "{{.Repository}}:{{.Tag}}").Stdout)
+	sort.Strings(left)
+	if got := strings.Join(left, " "); got != BusyboxRef+" c:1 d:1" {
+		t.Errorf("image prune -a left %q, want the images in use only", got)
+	}
 	x := e.expectedFromGraph()
 	e.wantExactly("image prune -a", x)
 	gone = minus(before.Chains, e.storeState().Chains)
