@@ -591,7 +591,7 @@ func (e *Env) sweepFull(what string, op func() Result, tidy func()) {
 	}
 }
 
-// TestENOSPCSweep runs pull, import and build on a disk that is full and
+// TestENOSPCSweep runs pull, import, load and build on a disk that is full and
 // then less and less so, to fail at each of their writes in turn.
 func TestENOSPCSweep(t *testing.T) {
 	e := smallFSEnv(t, 48)
@@ -601,8 +601,15 @@ func TestENOSPCSweep(t *testing.T) {
 	ref := reg.Host() + "/sweep/img:v1"
 	e.sweepFull("pull", func() Result { return e.Run("pull", ref) }, nil)
 	e.MustRun("run", "--rm", ref, "true")
+	// Its own layer (not busybox's): a load of it has everything to write.
+	saved := filepath.Join(t.TempDir(), "saved.tar")
+	e.MustRun("save", "-o", saved, ref)
 	e.MustRun("rmi", ref)
 	e.MustRun("system", "prune", "-f")
+
+	e.sweepFull("load", func() Result { return e.Run("load", "-q", "-i", saved) }, nil)
+	e.MustRun("run", "--rm", ref, "true")
+	e.MustRun("rmi", ref)
 
 	e.sweepFull("import", func() Result { return e.Run("import", busyboxTar(t), "sweep-import:1") }, nil)
 	e.MustRun("run", "--rm", "sweep-import:1", "true")
