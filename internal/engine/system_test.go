@@ -4,6 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,5 +65,26 @@ func TestDiskUsageSharedLayers(t *testing.T) {
 	}
 	if img.Reclaimable != 300 {
 		t.Errorf("reclaimable %d, want 300: the unused image's own layer, not the base it shares with the image in use", img.Reclaimable)
+	}
+}
+
+// TestDropPartialPull: a pull that failed on a full disk leaves nothing it
+// wrote; one that failed otherwise keeps its blobs for the retry.
+func TestDropPartialPull(t *testing.T) {
+	e, err := Open(root.New(t.TempDir()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Content.WriteBlob([]byte("a layer a failed pull wrote"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	netErr := fmt.Errorf("blob %s: %w", d, io.ErrUnexpectedEOF)
+	if got := e.dropPartialPull(netErr); got != netErr || !e.Content.Exists(d) {
+		t.Fatalf("network failure: err %v, blob kept %v", got, e.Content.Exists(d))
+	}
+	full := fmt.Errorf("write %s: %w", d, &os.PathError{Op: "write", Path: "data", Err: syscall.ENOSPC})
+	if got := e.dropPartialPull(full); got != full || e.Content.Exists(d) {
+		t.Fatalf("full disk: err %v, blob kept %v", got, e.Content.Exists(d))
 	}
 }
