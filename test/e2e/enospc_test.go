@@ -72,12 +72,16 @@ func smallFSEnv(t *testing.T, sizeMiB int) *Env {
 	return e
 }
 
-// warmUp imports busybox and runs one container, so that what berth
-// writes once per root (the container init binary, the seccomp profile,
-// the network state) is there before a baseline is taken.
+// warmUp imports busybox and runs a container in the foreground and one
+// detached, so that what berth writes once per root (the container init
+// and shim binaries, the seccomp profile, the network state) is there
+// before a baseline is taken.
 func (e *Env) warmUp() {
 	e.t.Helper()
 	e.MustRun("run", "--rm", e.BusyboxImage(), "true")
+	e.MustRun("run", "-d", "--name", "warmup", BusyboxRef, "true")
+	e.MustRun("wait", "warmup")
+	e.MustRun("rm", "warmup")
 }
 
 // freeBytes is the space left for berth (root) on the env's filesystem.
@@ -622,4 +626,29 @@ func TestENOSPCSweep(t *testing.T) {
 		func() { e.MustRun("image", "prune", "-f") })
 	e.MustRun("run", "--rm", "sweep-build:1", "test", "-f", "/ctx/data")
 	e.mustCheckClean("after the sweep")
+}
+
+// TestENOSPCLogs: a container whose output fills the disk (its json log)
+// neither hangs nor takes berth down: it can be stopped, its logs read up
+// to where the disk was full, and removing it gives the space back.
+func TestENOSPCLogs(t *testing.T) {
+	e := smallFSEnv(t, 48)
+	e.warmUp()
+	before, baseline := e.storeState(), e.freeBytes()
+	e.RunDetached("chatty", BusyboxRef, "sh", "-c", "while :; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; done")
+	e.Eventually("the log to fill the disk", func() bool { return e.freeBytes() < 2<<20 })
+	// Still under control: inspect, logs, stop, rm.
+	if st := e.Inspect("chatty", "{{.State.Status}}"); st != "running" {
+		t.Errorf("chatty after the disk filled: %s", st)
+	}
+	if r := e.Run("logs", "--tail", "1", "chatty"); r.Code != 0 || !strings.Contains(r.Stdout, "0123456789") {
+		t.Errorf("logs on a full disk:\n%s", r)
+	}
+	e.MustRun("stop", "-t", "1", "chatty")
+	e.MustRun("rm", "chatty")
+	e.mustCheckClean("after rm")
+	if got := e.storeState(); !sameState(before, got) {
+		t.Errorf("store after rm:\nbefore:\n%s\nafter:\n%s", before, got)
+	}
+	e.wantFreeBack("after rm", baseline)
 }
