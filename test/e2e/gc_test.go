@@ -312,6 +312,9 @@ func TestGCExact(t *testing.T) {
 	build("c:1", "RUN echo c > /c")
 	build("d:1", "RUN echo d > /d")
 	e.MustRun("run", "--name", "stopped", "-v", "/vol", "c:1", "sh", "-c", "echo data > /written; echo volume-data > /vol/x")
+	// Re-tagging c:1 leaves the stopped container's image dangling, but in
+	// use: no prune may take it while the container exists.
+	build("c:1", "RUN echo c2 > /c")
 	e.RunDetached("running", "d:1", "sleep", "1000")
 	// An image pulled from a registry: compressed layer blob, unpacked
 	// snapshot.
@@ -361,7 +364,8 @@ func TestGCExact(t *testing.T) {
 	e.pruneFreed("image", "prune", "-f")
 	e.wantExactly("image prune", e.expectedFromGraph())
 	// Exactly the dangling image: not b's intermediate (build cache), not
-	// busybox under the images built on it.
+	// busybox under the images built on it, not the dangling old c:1 the
+	// stopped container uses.
 	if gone := minus(imagesBefore, strings.Fields(e.MustRun("images", "-a", "-q", "--no-trunc").Stdout)); len(gone) != 1 || gone[0] != oldA {
 		t.Errorf("image prune removed images %v, want only the dangling %s", gone, oldA)
 	}
@@ -378,11 +382,11 @@ func TestGCExact(t *testing.T) {
 		t.Errorf("system df said images take %s; their layers hold %s", df["Images"].Size, want)
 	}
 	e.pruneFreed("image", "prune", "-a", "-f")
-	// Only the images containers use stay (busybox by "base", c by
-	// "stopped", d by "running"), with no intermediate left over.
+	// Only the images containers use stay (busybox by "base", the old c:1
+	// by "stopped", d by "running"), with no intermediate left over.
 	left := strings.Fields(e.MustRun("images", "-a", "--format", "{{.Repository}}:{{.Tag}}").Stdout)
 	sort.Strings(left)
-	if got := strings.Join(left, " "); got != BusyboxRef+" c:1 d:1" {
+	if got := strings.Join(left, " "); got != "<none>:<none> "+BusyboxRef+" d:1" {
 		t.Errorf("image prune -a left %q, want the images in use only", got)
 	}
 	x := e.expectedFromGraph()
@@ -410,6 +414,12 @@ func TestGCExact(t *testing.T) {
 	e.wantExactly("system prune", e.expectedFromGraph())
 	if out := e.MustRun("ps", "-a", "--format", "{{.Names}}").Stdout; strings.TrimSpace(out) != "running" {
 		t.Errorf("system prune left containers %q, want only the running one", out)
+	}
+	// The old c:1 went with its container; tagged images stay.
+	left = strings.Fields(e.MustRun("images", "-a", "--format", "{{.Repository}}:{{.Tag}}").Stdout)
+	sort.Strings(left)
+	if got := strings.Join(left, " "); got != BusyboxRef+" d:1" {
+		t.Errorf("system prune left images %q, want busybox and d:1", got)
 	}
 	if st := e.Inspect("running", "{{.State.Running}}"); st != "true" {
 		t.Errorf("system prune: running container: %s", st)
