@@ -306,8 +306,7 @@ func TestENOSPCPullIngest(t *testing.T) {
 	}
 }
 
-// buildState is what a build may leave: images, sandboxes (RUN dirs) and
-// build temp dirs under the root.
+// imageIDs is `images -a -q --no-trunc`: every image, intermediates too.
 func (e *Env) imageIDs() string {
 	e.t.Helper()
 	return e.MustRun("images", "-a", "-q", "--no-trunc").Stdout

@@ -430,7 +430,9 @@ func TestGCExact(t *testing.T) {
 	two := makeTestImage(t, 200000)
 	reg.addImage("pulled/two", "v1", two)
 	stalled, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	var once, releaseOnce sync.Once
+	releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseAll) // before the registry's: its Close waits for the handler
 	reg.setHook(func(w http.ResponseWriter, r *http.Request, d digest.Digest, data []byte) bool {
 		if d == two.layerDigest && r.Method == http.MethodGet {
 			// Half the layer, flushed, then wait: the ingest exists.
@@ -450,13 +452,19 @@ func TestGCExact(t *testing.T) {
 	if err := pull.Start(); err != nil {
 		t.Fatal(err)
 	}
-	<-stalled
+	pullDone := make(chan error, 1)
+	go func() { pullDone <- pull.Wait() }()
+	select {
+	case <-stalled:
+	case err := <-pullDone:
+		t.Fatalf("pull ended before its layer: %v\n%s", err, pullOut.String())
+	}
 	e.pruneFreed("system", "prune", "-a", "-f")
 	if s := e.storeState(); len(s.Ingests) == 0 {
 		t.Errorf("prune removed the ingest of the pull in flight")
 	}
-	close(release)
-	if err := pull.Wait(); err != nil {
+	releaseAll()
+	if err := <-pullDone; err != nil {
 		t.Fatalf("pull during prune: %v\n%s", err, pullOut.String())
 	}
 	e.MustRun("run", "--rm", reg.Host()+"/pulled/two:v1", "test", "-f", "/big.bin")
@@ -511,8 +519,10 @@ func TestGCDuringBuild(t *testing.T) {
 		<-release
 		io.WriteString(w, "from-test\n")
 	}))
+	var releaseOnce sync.Once
+	releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
 	defer srv.Close()
-	defer once.Do(func() { close(release) }) // never leave the handler hanging
+	defer releaseAll() // never leave the handler hanging
 	dir := t.TempDir()
 	df := fmt.Sprintf("FROM %s\nRUN echo one > /one\nRUN wget -q -O /two %s/\n", bb, srv.URL)
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
@@ -524,11 +534,17 @@ func TestGCDuringBuild(t *testing.T) {
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
-	<-started
+	buildDone := make(chan error, 1)
+	go func() { buildDone <- b.Wait() }()
+	select {
+	case <-started:
+	case err := <-buildDone:
+		t.Fatalf("build ended before its RUN step: %v\n%s", err, out.String())
+	}
 	e.MustRun("image", "prune", "-a", "-f")
 	e.MustRun("system", "prune", "-a", "-f")
-	close(release)
-	if err := b.Wait(); err != nil {
+	releaseAll()
+	if err := <-buildDone; err != nil {
 		t.Fatalf("build during prune: %v\n%s", err, out.String())
 	}
 	e.mustCheckClean("after the build")
