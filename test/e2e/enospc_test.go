@@ -634,8 +634,14 @@ func TestENOSPCLogs(t *testing.T) {
 	e := smallFSEnv(t, 48)
 	e.warmUp()
 	before, baseline := e.storeState(), e.freeBytes()
+	// Most of the disk is taken already: the log has only the rest to fill.
+	filler := e.fill("filler", 3<<20)
 	e.RunDetached("chatty", BusyboxRef, "sh", "-c", "while :; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; done")
 	e.Eventually("the log to fill the disk", func() bool { return e.freeBytes() < 2<<20 })
+	// Whatever the log writer has not taken yet, so that the disk is full
+	// for certain when the container is stopped.
+	rest, _ := e.fillAll("filler2")
+	rest.Close()
 	// Still under control: inspect, logs, stop, rm.
 	if st := e.Inspect("chatty", "{{.State.Status}}"); st != "running" {
 		t.Errorf("chatty after the disk filled: %s", st)
@@ -645,6 +651,8 @@ func TestENOSPCLogs(t *testing.T) {
 	}
 	e.MustRun("stop", "-t", "1", "chatty")
 	e.MustRun("rm", "chatty")
+	os.Remove(filler)
+	os.Remove(rest.Name())
 	e.mustCheckClean("after rm")
 	if got := e.storeState(); !sameState(before, got) {
 		t.Errorf("store after rm:\nbefore:\n%s\nafter:\n%s", before, got)
