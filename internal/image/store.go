@@ -182,13 +182,17 @@ func (s *Store) readRefs() (map[string]string, error) {
 }
 
 func (s *Store) writeRefs(refs map[string]string) error {
-	err := s.reserve().Retry(func() error {
-		return fsutil.WriteJSONAtomic(s.refsPath(), refsFile{Refs: refs}, 0o600)
-	})
-	if err != nil {
+	if err := fsutil.WriteJSONAtomic(s.refsPath(), refsFile{Refs: refs}, 0o600); err != nil {
 		return fmt.Errorf("write image references: %w", err)
 	}
 	return nil
+}
+
+// writeRefsFreeing is writeRefs for changes that free space (rmi, prune,
+// repair): on a full disk they may use the reserve. Tag, import and the
+// like may not: the reserve is for getting out of a full disk.
+func (s *Store) writeRefsFreeing(refs map[string]string) error {
+	return s.reserve().Retry(func() error { return s.writeRefs(refs) })
 }
 
 func (s *Store) readRecord(id string) (record, error) {
