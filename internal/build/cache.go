@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,4 +65,43 @@ func (c *cache) put(key, id string) {
 	}
 	// Atomic, not durable: losing an entry to a crash is a cache miss.
 	_ = fsutil.ReplaceFile(p, []byte(id+"\n"), 0o600)
+}
+
+// PruneCache deletes the entries of the step cache in dir whose image is
+// gone (exists reports whether an image ID is still in the store), and the
+// subdirectories they leave empty. It returns how many it deleted. Such
+// entries are only misses for later builds, but nothing else would ever
+// remove them, so `system prune` calls this after removing images.
+func PruneCache(dir string, exists func(id string) bool) (int, error) {
+	subs, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("prune build cache: %w", err)
+	}
+	c := &cache{dir: dir}
+	n := 0
+	for _, sub := range subs {
+		if !sub.IsDir() {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(dir, sub.Name()))
+		if err != nil {
+			continue
+		}
+		for _, ent := range ents {
+			key := ent.Name()
+			if len(key) < 2 || key[:2] != sub.Name() {
+				continue // a temp file of a put in flight, or not ours
+			}
+			if id := c.get(key); id == "" || !exists(id) {
+				if os.Remove(c.path(key)) == nil {
+					n++
+				}
+			}
+		}
+		os.Remove(filepath.Join(dir, sub.Name())) // only if now empty
+	}
+	return n, nil
 }

@@ -270,6 +270,17 @@ func (e *Engine) removeSandbox(id string) {
 	os.RemoveAll(dir)
 }
 
+// sandboxLive reports whether build sandbox id belongs to a running
+// build: its lock file exists and is held.
+func (e *Engine) sandboxLive(id string) bool {
+	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
+}
+
 // sweepSandboxes removes the sandboxes of builds that died (kill -9):
 // those whose lock nobody holds. It says what it removed.
 func (e *Engine) sweepSandboxes() []string {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -52,7 +53,7 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) error {
 	if _, err := e.Containers.Update(c.ID, func(c *container.Container) error {
 		c.State.StoppedByUser = true
 		return nil
-	}); err != nil {
+	}); err != nil && !stopAnyway(c, err) {
 		return err
 	}
 	t := 10
@@ -83,6 +84,15 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) error {
 	}
 	e.rt(c).Kill(c.ID, unix.SIGKILL, true)
 	return e.waitStopped(ctx, c.ID, 30*time.Second)
+}
+
+// stopAnyway says whether Stop may go on although the record could not
+// note that the user stopped the container: when the disk is full (a
+// container filling it is what one then stops) and no restart policy would
+// bring the container back for want of that note.
+func stopAnyway(c *container.Container, err error) bool {
+	p := c.Host.RestartPolicy.Name
+	return errors.Is(err, unix.ENOSPC) && (p == "" || p == "no")
 }
 
 // Kill sends sig to the container's main process.

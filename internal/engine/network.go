@@ -378,6 +378,9 @@ func (e *Engine) NetworkPrune() ([]string, error) {
 // repairNetwork releases network resources of containers that do not run.
 func (e *Engine) repairNetwork() []string {
 	return e.Networks.Repair(func(id string) bool {
+		if e.sandboxLive(id) {
+			return true // a build step's sandbox: no container, but in use
+		}
 		c, err := e.Containers.Get(id)
 		return err == nil && c.State.Running
 	})

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/distribution/reference"
@@ -134,7 +136,7 @@ func (e *Engine) pullOne(ctx context.Context, named reference.Named, o PullOptio
 	}
 	res, err := c.Pull(ctx, named, registry.PullOptions{Platform: o.Platform, Progress: pw})
 	if err != nil {
-		return nil, err
+		return nil, e.dropPartialPull(err)
 	}
 	if pw != nil {
 		pw.Println("Digest: %s", res.Digest)
@@ -145,6 +147,22 @@ func (e *Engine) pullOne(ctx context.Context, named reference.Named, o PullOptio
 		pw.Println("Status: %s%s", status, reference.FamiliarString(named))
 	}
 	return res, nil
+}
+
+// dropPartialPull handles a pull that failed on a full disk: what it
+// wrote (whole blobs it no longer holds a lease on, its half-downloaded
+// ingest) is collected at once, as Docker deletes its temporary downloads,
+// because the space is what the user lacks. A pull that failed for another
+// reason keeps them, so that its retry reuses the blobs and resumes the
+// ingest.
+func (e *Engine) dropPartialPull(err error) error {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	if _, gcErr := e.Images.GC(nil); gcErr != nil {
+		return fmt.Errorf("%w (and cleaning up: %v)", err, gcErr)
+	}
+	return err
 }
 
 // PushOptions are `push`'s.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth/berth/internal/build"
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
@@ -39,15 +40,25 @@ func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneRepo
 		if c.State.Running {
 			continue
 		}
+		// Measured before: the writable layer is what removing the
+		// container gives back (Docker counts it too).
+		size, _ := e.Snapshots.ActiveUsage(c.Snapshot)
 		if err := e.removeStopped(c, false); err == nil {
 			r.Containers = append(r.Containers, c.ID)
+			r.Reclaimed += size
 		}
 	}
 	deleted, reclaimed, err := e.Images.Prune(image.PruneOptions{All: all, InUse: e.ImageUsage})
 	if err != nil {
 		return nil, err
 	}
-	r.Images, r.Reclaimed = deleted, reclaimed
+	r.Images = deleted
+	r.Reclaimed += reclaimed
+	// Step cache entries of the images just removed would stay forever.
+	build.PruneCache(filepath.Join(e.Root.Lib, "build", "cache"), func(id string) bool {
+		_, err := e.Images.Get(id)
+		return err == nil
+	})
 	if volumes {
 		rep, err := e.Volumes.Prune(volume.PruneOptions{}, e.VolumeUsers)
 		if err != nil {
@@ -110,24 +121,34 @@ func (e *Engine) DiskUsage() ([]DiskUsageRow, error) {
 		used[c.Image] = true
 	}
 	imgRow := DiskUsageRow{Type: "Images", Total: len(imgs)}
+	// A layer is reclaimable only if no image a container uses has it:
+	// layers shared with such an image stay whatever `image prune -a`
+	// removes, so the in-use set is complete before anything is counted.
+	inUse := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		if used[img.ID] {
+			imgRow.Active++
+			for _, ch := range img.ChainIDs {
+				inUse[ch] = true
+			}
+		}
+	}
 	counted := map[digest.Digest]bool{}
 	for _, img := range imgs {
-		var size int64
 		for _, ch := range img.ChainIDs {
 			if counted[ch] {
 				continue
 			}
 			counted[ch] = true
 			// Content bytes, as `images` counts them, not disk blocks.
-			if info, err := e.Snapshots.Stat(ch); err == nil {
-				size += info.Size
+			info, err := e.Snapshots.Stat(ch)
+			if err != nil {
+				continue
 			}
-		}
-		imgRow.Size += size
-		if used[img.ID] {
-			imgRow.Active++
-		} else {
-			imgRow.Reclaimable += size
+			imgRow.Size += info.Size
+			if !inUse[ch] {
+				imgRow.Reclaimable += info.Size
+			}
 		}
 	}
 	cRow := DiskUsageRow{Type: "Containers", Total: len(cs)}

@@ -1,6 +1,8 @@
-// Package fsutil holds the two file primitives every berth store relies on:
-// atomic replacement of a file (temp + fsync + rename) and cross-process
-// locks (flock on a lock file). It owns no state of its own.
+// Package fsutil holds the file primitives every berth store relies on:
+// atomic replacement of a file (temp + fsync + rename), cross-process
+// locks (flock on a lock file), and a reserve of disk blocks that lets an
+// atomic rewrite that frees space succeed on a full disk (reserve.go). It
+// owns no state of its own.
 package fsutil
 
 import (

@@ -14,6 +14,11 @@
 //	images/repositories.json      every reference (docker.io/library/debian:latest,
 //	                              name@sha256:…) → image ID
 //
+// Open also makes root.Reserve(), 1 MiB of allocated blocks given back when
+// repositories.json cannot be rewritten on a full disk: rmi and prune free
+// space only after that rewrite. A later Open makes it again once there is
+// room.
+//
 // Records are written once (LastTagTime aside) and are independent, so a
 // record file per image means creating or deleting one image never rewrites
 // the others. References, on the other hand, move between images (a tag

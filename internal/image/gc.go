@@ -219,7 +219,7 @@ func (s *Store) Check(repair bool) ([]string, error) {
 		for _, r := range danglingRefs {
 			delete(refs, r)
 		}
-		if err := s.writeRefs(refs); err != nil {
+		if err := s.writeRefsFreeing(refs); err != nil {
 			return problems, err
 		}
 	}

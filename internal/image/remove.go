@@ -225,7 +225,7 @@ func (s *Store) begin(inUse func(string) []Usage) (*txn, error) {
 // between leaves untagged images, never names of missing ones.
 func (t *txn) commit() error {
 	if t.dirty {
-		if err := t.s.writeRefs(t.refs); err != nil {
+		if err := t.s.writeRefsFreeing(t.refs); err != nil {
 			return err
 		}
 		t.dirty = false

@@ -133,7 +133,16 @@ func Open(r root.Root, cs *content.Store, ss *snapshot.Store) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o700); err != nil {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
-	return &Store{root: r, dir: dir, cs: cs, snaps: ss, now: time.Now}, nil
+	s := &Store{root: r, dir: dir, cs: cs, snaps: ss, now: time.Now}
+	s.reserve().Ensure()
+	return s, nil
+}
+
+// reserve keeps room for rewriting repositories.json on a full disk, so
+// that rmi and prune can still free space (see fsutil.Reserve). 1 MiB
+// holds thousands of references.
+func (s *Store) reserve() fsutil.Reserve {
+	return fsutil.Reserve{Path: s.root.Reserve(), Size: 1 << 20}
 }
 
 // Content is the content store the images' blobs live in.
@@ -177,6 +186,13 @@ func (s *Store) writeRefs(refs map[string]string) error {
 		return fmt.Errorf("write image references: %w", err)
 	}
 	return nil
+}
+
+// writeRefsFreeing is writeRefs for changes that free space (rmi, prune,
+// repair): on a full disk they may use the reserve. Tag, import and the
+// like may not: the reserve is for getting out of a full disk.
+func (s *Store) writeRefsFreeing(refs map[string]string) error {
+	return s.reserve().Retry(func() error { return s.writeRefs(refs) })
 }
 
 func (s *Store) readRecord(id string) (record, error) {

@@ -215,6 +215,7 @@ func (m *Manager) detachLocked(id, netRef string) error {
 	}
 	touched := map[string]bool{}
 	hostsPath, ports := "", false
+	var saveErr error
 	for _, n := range all {
 		ep, ok := n.Endpoints[id]
 		if !ok || (netRef != "" && n.ID != netRef && n.Name != netRef) {
@@ -228,8 +229,12 @@ func (m *Manager) detachLocked(id, netRef string) error {
 			delLink(ep.HostVeth)
 		}
 		delete(n.Endpoints, id)
-		if err := m.save(n); err != nil {
-			return err
+		// Detaching frees: on a full disk it may use the root's reserve.
+		// Should the record still not be written, the namespace goes all
+		// the same (a mount must not outlive its sandbox or container);
+		// the stale endpoint is for repair.
+		if err := m.reserve().Retry(func() error { return m.save(n) }); err != nil && saveErr == nil {
+			saveErr = err
 		}
 		touched[n.ID] = true
 		hostsPath = ep.HostsPath
@@ -249,7 +254,7 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		}
 		removeNetNS(m.NetNSPath(id))
 	}
-	return nil
+	return saveErr
 }
 
 // Connect attaches a running container (its namespace exists) to one more

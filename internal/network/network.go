@@ -123,6 +123,10 @@ func (m *Manager) save(n *Network) error {
 	return fsutil.ReplaceFile(m.path(n.ID), data, 0o600)
 }
 
+func (m *Manager) reserve() fsutil.Reserve {
+	return fsutil.Reserve{Path: m.root.Reserve(), Size: 1 << 20}
+}
+
 func (m *Manager) loadAll() ([]*Network, error) {
 	ents, err := os.ReadDir(m.dir())
 	if err != nil {

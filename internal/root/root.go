@@ -67,4 +67,9 @@ func (r Root) Containers() string   { return filepath.Join(r.Lib, "containers") 
 func (r Root) Volumes() string      { return filepath.Join(r.Lib, "volumes") }
 func (r Root) Networks() string     { return filepath.Join(r.Lib, "networks") }
 func (r Root) RuntimeState() string { return filepath.Join(r.Run, "runtime") }
-func (r Root) Locks() string        { return filepath.Join(r.Run, "locks") }
+
+// Reserve is the file of preallocated blocks the stores give back to
+// rewrite a record on a full disk when that rewrite frees space (see
+// fsutil.Reserve).
+func (r Root) Reserve() string { return filepath.Join(r.Lib, "reserve") }
+func (r Root) Locks() string   { return filepath.Join(r.Run, "locks") }

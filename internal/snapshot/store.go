@@ -223,13 +223,17 @@ func (s *Store) Apply(ctx context.Context, parent digest.Digest, r io.Reader) (I
 	}
 	digester := digest.SHA256.Digester()
 	tee := io.TeeReader(r, digester.Hash())
+	what := "apply base layer"
+	if parent != "" {
+		what = "apply layer on " + parent.String()
+	}
 	size, err := archive.Apply(ctx, fs, tee, archive.ApplyOptions{Whiteouts: archive.WhiteoutOverlay})
 	if err != nil {
-		return Info{}, fmt.Errorf("apply layer on %q: %w", parent, err)
+		return Info{}, fmt.Errorf("%s: %w", what, err)
 	}
 	// The DiffID covers the whole stream, end-of-archive padding included.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return Info{}, fmt.Errorf("apply layer on %q: read: %w", parent, err)
+		return Info{}, fmt.Errorf("%s: read: %w", what, err)
 	}
 	diffID := digester.Digest()
 	chainID := ChainID(parent, diffID)
@@ -487,6 +491,20 @@ func (s *Store) UpperDir(key string) (string, error) {
 	return s.path(r.ID, fsDir), nil
 }
 
+// ActiveUsage returns the disk space (allocated blocks) active snapshot
+// key takes: what Remove(key) gives back.
+func (s *Store) ActiveUsage(key string) (int64, error) {
+	_, r, err := s.active(key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := diskUsage(s.path(r.ID))
+	if err != nil {
+		return 0, fmt.Errorf("usage of snapshot %s: %w", key, err)
+	}
+	return n, nil
+}
+
 // Remove deletes active snapshot key. It refuses (errdefs.ErrConflict)
 // while an overlay using its upper dir is mounted in this mount namespace.
 func (s *Store) Remove(key string) error {
@@ -505,8 +523,20 @@ func (s *Store) Remove(key string) error {
 	}
 	delete(idx.Active, key)
 	if err := s.writeIndex(idx); err != nil {
-		unlock()
-		return err
+		if !errors.Is(err, unix.ENOSPC) {
+			unlock()
+			return err
+		}
+		// The disk is so full that the new index has no room, and removing
+		// a container is how a user gets space back: delete the layer's
+		// files first, then write the index. A crash in between leaves an
+		// index naming an empty, unusable snapshot that the next Remove of
+		// key finishes.
+		os.RemoveAll(s.moveAside(r.ID))
+		if err := s.writeIndex(idx); err != nil {
+			unlock()
+			return err
+		}
 	}
 	// Committed: the index no longer names the dir. Move it out of the way
 	// under the lock so allocID cannot hand its ID out while it is deleted.
