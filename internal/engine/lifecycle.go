@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/opts"
 	"github.com/berth/berth/internal/supervisor"
@@ -184,6 +185,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 		if c.State.Paused {
 			e.rt(c).Resume(c.ID)
 		}
+		failpoint.Hit("rm.after-mark")
 		e.rt(c).Kill(c.ID, unix.SIGKILL, true)
 		if err := e.waitStopped(ctx, c.ID, 30*time.Second); err != nil {
 			return err
@@ -196,10 +198,22 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 }
 
 func (e *Engine) removeStopped(c *container.Container, volumes bool) error {
+	if !c.State.RemovalInProgress {
+		// Marked first, as Docker does: a removal that dies midway (its
+		// rootfs already gone) is then completed by system check --repair,
+		// not mistaken for a container to keep.
+		if _, err := e.Containers.Update(c.ID, func(rec *container.Container) error {
+			rec.State.RemovalInProgress = true
+			return nil
+		}); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
 	e.teardown(c)
 	if err := e.removeOwned(c, volumes); err != nil {
 		return err
 	}
+	failpoint.Hit("rm.before-delete")
 	return e.Containers.Delete(c.ID)
 }
 

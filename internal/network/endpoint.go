@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 )
 
 // EndpointRequest asks for one network of a container.
@@ -119,6 +120,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 	if err := newNetNS(a.NetNSPath); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("network.attach.after-netns")
 	ns, err := netns.GetFromPath(a.NetNSPath)
 	if err != nil {
 		return nil, fmt.Errorf("open netns: %w", err)
@@ -159,6 +161,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 		if err := plugVeth(ns, nh, n, ep, gw, i == 0 && len(a.Ports) > 0); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
+		failpoint.Hit("network.attach.after-veth")
 		n.Endpoints[o.ContainerID] = ep
 		if i == 0 && len(a.Ports) > 0 {
 			ep.Published = true
@@ -167,6 +170,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 			delete(n.Endpoints, o.ContainerID)
 			return nil, err
 		}
+		failpoint.Hit("network.attach.after-lease")
 		a.Endpoints = append(a.Endpoints, attached(n, ep))
 	}
 	if len(a.Ports) > 0 {
@@ -175,6 +179,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 			return nil, fmt.Errorf("publish ports: %w", err)
 		}
 	}
+	failpoint.Hit("network.attach.after-dnat")
 	all, err := m.loadAll()
 	if err != nil {
 		return nil, err
@@ -231,6 +236,7 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		if err := m.save(n); err != nil {
 			return err
 		}
+		failpoint.Hit("network.detach.after-lease")
 		touched[n.ID] = true
 		hostsPath = ep.HostsPath
 		ports = ports || ep.Published
@@ -244,9 +250,11 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		refreshHosts(all, touched, map[string]string{id: hostsPath})
 	}
 	if netRef == "" {
+		failpoint.Hit("network.detach.before-dnat")
 		if ports {
 			m.delDNAT(id)
 		}
+		failpoint.Hit("network.detach.before-netns")
 		removeNetNS(m.NetNSPath(id))
 	}
 	return nil

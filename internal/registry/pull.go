@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/progress"
 )
@@ -227,6 +228,7 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		return nil, err
 	}
 	defer lease.Release()
+	failpoint.Hit("pull.after-lease")
 	cfgDigest := digest.Digest(m.Config.Digest.String())
 	if err := cfgDigest.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: manifest names config %q: %w", shown, cfgDigest, errdefs.ErrInvalid)
@@ -316,6 +318,7 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		return nil, err
 	}
 
+	failpoint.Hit("pull.before-register")
 	refs := []string{r.repoRef(named)}
 	if _, ok := named.(reference.Canonical); !ok {
 		refs = append([]string{named.String()}, refs...)
