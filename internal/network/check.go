@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,8 +42,10 @@ func (m *Manager) Check(o CheckOptions) []string {
 		return problems
 	}
 	m.Repair(o.Alive)
+	// Tables and chains first: a flushed table has no chain for DNAT rules.
+	problems = append(problems, m.EnsureAll()...)
 	m.repairRules(o)
-	return append(problems, m.EnsureAll()...)
+	return problems
 }
 
 func (m *Manager) check(o CheckOptions) []string {
@@ -68,6 +71,7 @@ func (m *Manager) check(o CheckOptions) []string {
 	}
 	bridges := map[int]bool{}
 	known := map[string]bool{}
+	filter := &filterRules{}
 	primary := map[string]*Endpoint{} // live container → endpoint its ports are DNATed to
 	for _, n := range all {
 		byIP := map[string]string{}
@@ -110,7 +114,7 @@ func (m *Manager) check(o CheckOptions) []string {
 			add("network %s: NAT rules missing (%d found) while containers use it", n.Name, got)
 		}
 		for _, r := range append(m.filterRules(n), []string{"FORWARD", "-j", m.chain()}) {
-			if iptables(append([]string{"-C"}, r...)...) != nil {
+			if !filter.has(r) {
 				add("network %s: filter rule missing: iptables -A %s", n.Name, strings.Join(r, " "))
 			}
 		}
@@ -244,4 +248,26 @@ func (m *Manager) dnatCounts() map[string]int {
 		}
 	}
 	return out
+}
+
+// filterRules answers "is this filter rule there?" from one `iptables -S`
+// listing, asking `iptables -C` only for rules the listing does not show
+// verbatim (its spelling of a match may differ from ours).
+type filterRules struct {
+	listed map[string]bool // nil until listed
+}
+
+func (f *filterRules) has(rule []string) bool {
+	if f.listed == nil {
+		f.listed = map[string]bool{}
+		if out, err := exec.Command("iptables", "-w", "-t", "filter", "-S").Output(); err == nil {
+			for _, l := range strings.Split(string(out), "\n") {
+				f.listed[strings.TrimSpace(l)] = true
+			}
+		}
+	}
+	if f.listed["-A "+strings.Join(rule, " ")] {
+		return true
+	}
+	return iptables(append([]string{"-C"}, rule...)...) == nil
 }
