@@ -83,6 +83,7 @@ func (s *Store) Writer(ref string) (*Writer, error) {
 		return nil, fmt.Errorf("content ingest %s: %w", ref, err)
 	}
 	w.f = f
+	failpoint.Hit("content.ingest.after-create")
 	// Resume: re-hash what an earlier writer left, so Digest and Commit
 	// cover the whole blob and not just this session's bytes.
 	n, err := io.Copy(w.digester.Hash(), f)

@@ -315,6 +315,7 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Net
 func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRemove bool) error {
 	failpoint.Hit("run.finish.before-teardown")
 	e.teardown(c)
+	failpoint.Hit("run.finish.before-record")
 	id := c.ID
 	c, err := e.Containers.Update(id, func(c *container.Container) error {
 		c.State.SetStopped(code, time.Now().UTC())

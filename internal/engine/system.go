@@ -202,7 +202,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		return nil, err
 	}
 	for _, c := range cs {
-		if c.State.Running && !e.Containers.OwnerAlive(c.ID) {
+		if c.State.Running && !e.Containers.OwnerAlive(c.ID) && stillRunning(e, c.ID) {
 			problems = append(problems, fmt.Sprintf("container %s: recorded as running but its owner process is gone", short(c.ID)))
 			if repair {
 				e.reconcile(c)
@@ -245,6 +245,14 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		problems = append(problems, e.checkNetwork(false)...)
 	}
 	return problems, nil
+}
+
+// stillRunning re-reads the record of a container whose owner was just
+// seen gone: an owner writes the exit before it lets go of its lock, so the
+// list read earlier may simply predate a normal exit.
+func stillRunning(e *Engine, id string) bool {
+	c, err := e.Containers.Get(id)
+	return err == nil && c.State.Running
 }
 
 // repairSnapshot deals with a stopped container whose writable layer is

@@ -396,11 +396,7 @@ func (m *Manager) EnsureAll() []string {
 	all, _ := m.loadAll()
 	var out []string
 	for _, n := range all {
-		if err := m.ensureBridge(n); err != nil {
-			out = append(out, err.Error())
-			continue
-		}
-		if err := m.ensureRules(n); err != nil {
+		if err := m.setup(n); err != nil {
 			out = append(out, err.Error())
 		}
 	}
