@@ -115,6 +115,7 @@ var failpoints = []struct {
 	{"image.record.before-write", "commit", false},
 	{"image.record.before-refs", "commit", false},
 	{"commit.after-pause", "commit (running)", false},
+	{"commit.after-pause", "commit (running), then stop", false},
 
 	// rm -f of a running container with a published port: teardown
 	// (unmount, lease release, rule removal), snapshot, record.
@@ -147,7 +148,10 @@ const failpointRounds = 2
 // round, args is the command that crashes, retry runs it again without the
 // failpoint (default: args must succeed), verify checks the result.
 type fpOp struct {
-	setup  func(t *testing.T, e *Env, fx *fpFixture)
+	setup func(t *testing.T, e *Env, fx *fpFixture)
+	// next is the first command after the crash (default: ps -a); it
+	// must work before any repair.
+	next   func(t *testing.T, e *Env, fx *fpFixture)
 	args   func(fx *fpFixture) []string
 	retry  func(t *testing.T, e *Env, fx *fpFixture) // default: MustRun(args)
 	verify func(t *testing.T, e *Env, fx *fpFixture)
@@ -240,20 +244,20 @@ var fpOps = map[string]fpOp{
 		},
 	},
 	"commit (running)": {
-		setup: func(t *testing.T, e *Env, fx *fpFixture) {
-			e.Run("rm", "-f", "fp-src")
-			e.MustRun("run", "-d", "--name", "fp-src", fx.img, "sh", "-c", "echo committed > /c; cat /proc/sys/kernel/random/uuid > /n; exec sleep 100000")
+		setup:  runCommitSource,
+		args:   func(fx *fpFixture) []string { return []string{"commit", "fp-src", "fp-commit:latest"} },
+		verify: checkCommitSource,
+	},
+	"commit (running), then stop": {
+		setup: runCommitSource,
+		next: func(t *testing.T, e *Env, fx *fpFixture) {
+			// The dead commit left the container frozen: stop must still
+			// stop it (a frozen process handles no signal).
+			e.MustRun("stop", "-t", "1", "fp-src")
+			e.MustRun("start", "fp-src")
 		},
-		args: func(fx *fpFixture) []string { return []string{"commit", "fp-src", "fp-commit:latest"} },
-		verify: func(t *testing.T, e *Env, fx *fpFixture) {
-			if s := e.stateOf(t, "fp-src"); !s.Running || s.Status != "running" {
-				t.Errorf("the committed container after the crash and repair: %+v, want running (not paused)", s)
-			}
-			// Its processes must not stay frozen: exec needs them to run.
-			if r := e.MustRun("exec", "fp-src", "cat", "/c"); r.Stdout != "committed\n" {
-				t.Errorf("exec in the committed container printed %q", r.Stdout)
-			}
-		},
+		args:   func(fx *fpFixture) []string { return []string{"commit", "fp-src", "fp-commit:latest"} },
+		verify: checkCommitSource,
 	},
 	"rm -f": {
 		setup: func(t *testing.T, e *Env, fx *fpFixture) {
@@ -290,6 +294,23 @@ var fpOps = map[string]fpOp{
 			}
 		},
 	},
+}
+
+// runCommitSource runs the container a running commit takes.
+func runCommitSource(t *testing.T, e *Env, fx *fpFixture) {
+	e.Run("rm", "-f", "fp-src")
+	e.MustRun("run", "-d", "--name", "fp-src", fx.img, "sh", "-c", "echo committed > /c; cat /proc/sys/kernel/random/uuid > /n; exec sleep 100000")
+}
+
+// checkCommitSource checks that the committed container runs, unfrozen.
+func checkCommitSource(t *testing.T, e *Env, fx *fpFixture) {
+	if s := e.stateOf(t, "fp-src"); !s.Running || s.Status != "running" {
+		t.Errorf("the committed container after the crash and repair: %+v, want running (not paused)", s)
+	}
+	// Its processes must not stay frozen: exec needs them to run.
+	if r := e.MustRun("exec", "fp-src", "cat", "/c"); r.Stdout != "committed\n" {
+		t.Errorf("exec in the committed container printed %q", r.Stdout)
+	}
 }
 
 // TestFailpointCrash crashes berth (kill -9 from inside, see
@@ -337,7 +358,11 @@ func TestFailpointCrash(t *testing.T) {
 				}
 				crashAt(t, e, c.point, c.supervisor, log, round, op.args(fx))
 				faults.Add(1)
-				e.MustRun("ps", "-a") // the next command works (and reconciles)
+				if op.next != nil {
+					op.next(t, e, fx)
+				} else {
+					e.MustRun("ps", "-a") // the next command works (and reconciles)
+				}
 				checkRepairs(t, e)
 				if op.retry != nil {
 					op.retry(t, e, fx)
