@@ -148,11 +148,17 @@ func (m *Manager) check(o CheckOptions) []string {
 			add("stale network namespace %s", filepath.Join(m.root.Run, "netns", e.Name()))
 		}
 	}
-	// A namespace being destroyed takes its veth along, asynchronously:
-	// look again for a moment before calling a veth stale.
+	// A namespace being destroyed takes its veth along, asynchronously
+	// (a normal teardown just unmounted it): look again for a while before
+	// calling a veth stale — unless a stale lease or namespace already
+	// shows that an owner died.
+	tries := 30
+	if len(problems) > 0 {
+		tries = 0
+	}
 	for i := 0; ; i++ {
 		stale := m.strayVeths(bridges, known)
-		if len(stale) == 0 || i == 10 {
+		if len(stale) == 0 || i >= tries {
 			for _, name := range stale {
 				add("stale veth %s (no lease names it)", name)
 			}
