@@ -20,9 +20,14 @@
 // # Naming conventions
 //
 // Names are dotted and stable: <package or operation>.<step>.<when>, e.g.
-// content.commit.before-rename, snapshot.prepare.after-index. The first
-// element says which code reached it; points that only a container's
-// supervisor (`berth __supervise`) reaches start with "supervisor.". The
+// content.commit.before-rename, snapshot.prepare.before-index; "before-X"
+// and "after-X" name the change the crash precedes or follows. The first
+// element says which code reached it, and so which process dies:
+// "supervisor." points only a container's supervisor (the shim) reaches;
+// "run.launch.", "teardown." and "network." points run in whichever process
+// owns the container at that moment — a foreground `berth run`, `rm`, or
+// for `run -d` the supervisor's __launch/__cleanup helper; store points
+// ("content.", "snapshot.", "image.", "container.") in the command. The
 // complete list, with the command that reaches each, is the table in
 // test/e2e/failpoint_test.go; a point that is not in that table (or is in
 // it but never reached) fails that test.
