@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 )
 
@@ -64,6 +65,7 @@ func (c *cache) put(key, id string) {
 		return
 	}
 	// Atomic, not durable: losing an entry to a crash is a cache miss.
+	failpoint.Hit("build.cache.before-put")
 	_ = fsutil.ReplaceFile(p, []byte(id+"\n"), 0o600)
 }
 

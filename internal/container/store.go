@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/internal/names"
 	"github.com/berth/berth/internal/root"
@@ -159,10 +160,12 @@ func (s *Store) Create(c *Container) error {
 	if err := fsutil.WriteFileAtomic(s.namePath(c.Name), []byte(c.ID), 0o600); err != nil {
 		return fmt.Errorf("reserve name %q: %w", c.Name, err)
 	}
+	failpoint.Hit("container.create.after-name")
 	if err := os.Mkdir(s.Dir(c.ID), 0o700); err != nil {
 		os.Remove(s.namePath(c.Name))
 		return fmt.Errorf("create container directory: %w", err)
 	}
+	failpoint.Hit("container.create.before-record")
 	if err := s.Save(c); err != nil {
 		os.RemoveAll(s.Dir(c.ID))
 		os.Remove(s.namePath(c.Name))
@@ -455,11 +458,13 @@ func (s *Store) Delete(id string) error {
 	}
 	// The rename is the commit: from here on the container is gone for every
 	// reader, and a crash leaves only a trash directory List sweeps away.
+	failpoint.Hit("container.delete.before-rename")
 	trash := filepath.Join(s.dir, trashPrefix+id)
 	if err := os.Rename(dir, trash); err != nil && !errors.Is(err, os.ErrNotExist) {
 		unlock()
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
+	failpoint.Hit("container.delete.after-rename")
 	s.dropName(name, id)
 	unlock()
 	s.removeTree(trash)

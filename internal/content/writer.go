@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 )
 
@@ -82,6 +83,7 @@ func (s *Store) Writer(ref string) (*Writer, error) {
 		return nil, fmt.Errorf("content ingest %s: %w", ref, err)
 	}
 	w.f = f
+	failpoint.Hit("content.ingest.after-create")
 	// Resume: re-hash what an earlier writer left, so Digest and Commit
 	// cover the whole blob and not just this session's bytes.
 	n, err := io.Copy(w.digester.Hash(), f)
@@ -267,11 +269,13 @@ func (w *Writer) Commit(size int64, expected digest.Digest) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 		return fmt.Errorf("content ingest %s: %w", w.ref, err)
 	}
+	failpoint.Hit("content.commit.before-rename")
 	if err := os.Rename(filepath.Join(w.dir, "data"), target); err != nil {
 		return fmt.Errorf("content ingest %s: commit: %w", w.ref, err)
 	}
 	// Committed. What follows is tidying: failures must not turn a
 	// successful commit into an error.
+	failpoint.Hit("content.commit.after-rename")
 	fsutil.SyncDir(filepath.Dir(target))
 	w.abort()
 	return nil

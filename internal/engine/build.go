@@ -20,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/build"
 	"github.com/berth/berth/internal/buildcontext"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/mount"
@@ -91,6 +92,7 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 		if slices.Contains(img.RepoTags, image.FamiliarString(t)) {
 			continue
 		}
+		failpoint.Hit("build.before-tag")
 		if err := e.Images.Tag(img.ID, t); err != nil {
 			return nil, err
 		}
@@ -192,6 +194,7 @@ func (e *Engine) newSandbox(id string, parent *image.Image, readOnly bool) (_ *s
 		unix.Close(fd)
 		return nil, fmt.Errorf("build sandbox %s: lock: %w", id[:12], err)
 	}
+	failpoint.Hit("build.sandbox.after-lock")
 	s := &sandbox{e: e, id: id, dir: filepath.Join(e.buildRunDir(), id), lockFD: fd}
 	s.rootfs = filepath.Join(s.dir, "rootfs")
 	defer func() {
@@ -210,6 +213,7 @@ func (e *Engine) newSandbox(id string, parent *image.Image, readOnly bool) (_ *s
 	if err != nil {
 		return nil, fmt.Errorf("build sandbox: %w", err)
 	}
+	failpoint.Hit("build.sandbox.after-prepare")
 	if readOnly {
 		mounts = withOption(mounts, "ro")
 	} else {
@@ -219,6 +223,7 @@ func (e *Engine) newSandbox(id string, parent *image.Image, readOnly bool) (_ *s
 	if err := mount.All(mounts, s.rootfs); err != nil {
 		return nil, fmt.Errorf("build sandbox: mount rootfs: %w", err)
 	}
+	failpoint.Hit("build.sandbox.after-mount")
 	s.mounted = true
 	return s, nil
 }
@@ -270,20 +275,24 @@ func (e *Engine) removeSandbox(id string) {
 	os.RemoveAll(dir)
 }
 
-// sandboxLive reports whether build sandbox id belongs to a running
-// build: its lock file exists and is held.
-func (e *Engine) sandboxLive(id string) bool {
-	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDWR|unix.O_CLOEXEC, 0)
+// sweepSandboxes removes the sandboxes of builds that died (kill -9):
+// those whose lock nobody holds. It says what it removed.
+func (e *Engine) sweepSandboxes() []string { return e.staleSandboxes(true) }
+
+// sandboxAlive reports whether build step id's sandbox lock is held: its
+// build runs.
+func (e *Engine) sandboxAlive(id string) bool {
+	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
 	defer unix.Close(fd)
-	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
-// sweepSandboxes removes the sandboxes of builds that died (kill -9):
-// those whose lock nobody holds. It says what it removed.
-func (e *Engine) sweepSandboxes() []string {
+// staleSandboxes lists (and with remove, removes) the sandboxes of builds
+// that died.
+func (e *Engine) staleSandboxes(remove bool) []string {
 	var fixed []string
 	ids := map[string]bool{}
 	if ents, err := os.ReadDir(e.buildRunDir()); err == nil {
@@ -306,6 +315,11 @@ func (e *Engine) sweepSandboxes() []string {
 			continue
 		}
 		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if !remove {
+				fixed = append(fixed, "stale build sandbox "+filepath.Join(e.buildRunDir(), id))
+				unix.Close(fd)
+				continue
+			}
 			e.runtime.Delete(id, true)
 			e.removeSandbox(id)
 			os.Remove(e.sandboxLock(id))
@@ -322,6 +336,7 @@ func (s *sandbox) commit(ctx context.Context, parent *image.Image, c build.Commi
 	if err := s.unmount(); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("build.commit.after-unmount")
 	o := commitOptions(parent, c)
 	upper, err := s.e.Snapshots.UpperDir(sandboxKey(s.id))
 	if err != nil {
@@ -441,6 +456,7 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 		return nil, err
 	}
 	defer release()
+	failpoint.Hit("build.run.after-network")
 	hostname := s.id[:12]
 	netw.Hostname = hostname
 	// No network manages a sandbox's hosts file: it names itself on loopback.
@@ -492,6 +508,7 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 	if err != nil {
 		return nil, classifyStartError(err)
 	}
+	failpoint.Hit("build.run.after-start")
 	done := make(chan struct{})
 	go func() {
 		select {

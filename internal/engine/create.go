@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
@@ -206,9 +207,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 			e.Containers.Delete(id)
 		}
 	}()
+	failpoint.Hit("create.after-record")
 	if _, err := e.Snapshots.Prepare(id, img.TopChainID()); err != nil {
 		return nil, fmt.Errorf("prepare rootfs: %w", err)
 	}
+	failpoint.Hit("create.after-snapshot")
 	if err := e.writeEtcFiles(c); err != nil {
 		return nil, err
 	}

@@ -11,8 +11,10 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/opts"
+	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/supervisor"
 )
 
@@ -69,7 +71,7 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) error {
 			sig = s
 		}
 	}
-	if c.State.Paused {
+	if e.frozen(c) {
 		e.rt(c).Resume(c.ID)
 	}
 	if t != 0 {
@@ -110,10 +112,21 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 			return nil
 		})
 	}
-	if c.State.Paused && sig == unix.SIGKILL {
+	if sig == unix.SIGKILL && e.frozen(c) {
 		defer e.rt(c).Resume(c.ID)
 	}
 	return e.rt(c).Kill(c.ID, sig, false)
+}
+
+// frozen reports whether c's processes are frozen: paused, or left frozen
+// by a commit that died before resuming them (the record does not say so),
+// in which case no signal would ever be handled.
+func (e *Engine) frozen(c *container.Container) bool {
+	if c.State.Paused {
+		return true
+	}
+	st, err := e.rt(c).State(c.ID)
+	return err == nil && st.Status == runtime.StatusPaused
 }
 
 // waitStopped polls the record until the owner has recorded the exit
@@ -191,9 +204,10 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 			c.Host.AutoRemove = false // this rm does the removal
 			return nil
 		})
-		if c.State.Paused {
+		if e.frozen(c) {
 			e.rt(c).Resume(c.ID)
 		}
+		failpoint.Hit("rm.after-mark")
 		e.rt(c).Kill(c.ID, unix.SIGKILL, true)
 		if err := e.waitStopped(ctx, c.ID, 30*time.Second); err != nil {
 			return err
@@ -206,10 +220,22 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 }
 
 func (e *Engine) removeStopped(c *container.Container, volumes bool) error {
+	if !c.State.RemovalInProgress {
+		// Marked first, as Docker does: a removal that dies midway (its
+		// rootfs already gone) is then completed by system check --repair,
+		// not mistaken for a container to keep.
+		if _, err := e.Containers.Update(c.ID, func(rec *container.Container) error {
+			rec.State.RemovalInProgress = true
+			return nil
+		}); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
 	e.teardown(c)
 	if err := e.removeOwned(c, volumes); err != nil {
 		return err
 	}
+	failpoint.Hit("rm.before-delete")
 	return e.Containers.Delete(c.ID)
 }
 

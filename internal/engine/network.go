@@ -377,11 +377,44 @@ func (e *Engine) NetworkPrune() ([]string, error) {
 
 // repairNetwork releases network resources of containers that do not run.
 func (e *Engine) repairNetwork() []string {
-	return e.Networks.Repair(func(id string) bool {
-		if e.sandboxLive(id) {
-			return true // a build step's sandbox: no container, but in use
+	return e.Networks.Repair(e.netAlive)
+}
+
+// checkNetwork is system check's network part: leases, namespaces, veths
+// and rules against the containers (and build steps) that are alive.
+func (e *Engine) checkNetwork(repair bool) []string {
+	return e.Networks.Check(network.CheckOptions{Alive: e.netAlive, Ports: e.publishedPorts, Repair: repair})
+}
+
+// netAlive reports whether id may hold network resources: a container
+// that runs or whose owner is starting or finishing it, or a build step
+// whose build is alive.
+func (e *Engine) netAlive(id string) bool {
+	if c, err := e.Containers.Get(id); err == nil {
+		return c.State.Running || e.Containers.OwnerAlive(id)
+	}
+	return e.sandboxAlive(id)
+}
+
+// publishedPorts are the ports a live container's record says it publishes.
+func (e *Engine) publishedPorts(id string) []network.Published {
+	c, err := e.Containers.Get(id)
+	if err != nil || !c.State.Running {
+		return nil
+	}
+	var out []network.Published
+	for k, binds := range c.NetworkSettings.Ports {
+		port, _, proto, err := network.ParsePort(k)
+		if err != nil {
+			continue
 		}
-		c, err := e.Containers.Get(id)
-		return err == nil && c.State.Running
-	})
+		for _, b := range binds {
+			hp, err := strconv.Atoi(b.HostPort)
+			if err != nil {
+				continue
+			}
+			out = append(out, network.Published{HostIP: b.HostIP, HostPort: hp, ContainerPort: port, Proto: proto})
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/archive"
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/mount"
 	"github.com/berth/berth/internal/runtime"
@@ -277,6 +278,7 @@ func (e *Engine) Commit(ctx context.Context, ref string, o CommitOptions) (*imag
 			defer e.rt(c).Resume(c.ID)
 		}
 	}
+	failpoint.Hit("commit.after-pause")
 	cfg := c.Config.Config
 	cfg.Hostname, cfg.Domainname = "", ""
 	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.OpenStdin, cfg.StdinOnce, cfg.Tty = false, false, false, false, false, false

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/internal/logs"
 	"github.com/berth/berth/internal/mount"
@@ -105,6 +106,7 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, stdio Stdio) (*A
 		e.recordStartFailure(c.ID, err)
 	}
 	if err == nil {
+		failpoint.Hit("run.start.before-record")
 		_, err = e.Containers.Update(c.ID, func(c *container.Container) error {
 			c.State.SetRunning(proc.Pid(), time.Now().UTC())
 			return nil
@@ -173,6 +175,7 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	if c.Host.AutoRemove {
 		mounts = volatile(mounts)
 	}
+	failpoint.Hit("run.launch.before-mount")
 	if !mount.IsMountPoint(rootfs) {
 		if err := mount.All(mounts, rootfs); err != nil {
 			return nil, fmt.Errorf("mount rootfs: %w", err)
@@ -185,10 +188,12 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 			}
 		}
 	}
+	failpoint.Hit("run.launch.after-mount")
 	sn, err := e.attachNetwork(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	failpoint.Hit("run.launch.after-network")
 	s, err := e.generateSpec(c, rootfs, sn)
 	if err != nil {
 		return nil, err
@@ -207,6 +212,7 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	} else if err := writeBundleConfig(bundle, s); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("run.launch.before-runtime-start")
 	proc, err := rt.Start(ctx, c.ID, s, bundle, rio)
 	if wrote != nil {
 		if werr := <-wrote; werr != nil && err == nil {
@@ -218,6 +224,7 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	if err != nil {
 		return nil, classifyStartError(err)
 	}
+	failpoint.Hit("run.launch.after-runtime-start")
 	return proc, nil
 }
 
@@ -307,7 +314,9 @@ func (e *Engine) generateSpec(c *container.Container, rootfs string, sn spec.Net
 // rootfs mount and the bundle) and records its exit; with --rm (and remove)
 // it removes the container instead.
 func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRemove bool) error {
+	failpoint.Hit("run.finish.before-teardown")
 	e.teardown(c)
+	failpoint.Hit("run.finish.before-record")
 	id := c.ID
 	if allowRemove && c.Host.AutoRemove {
 		if removed, err := e.autoRemove(id); removed || err != nil {
@@ -327,6 +336,7 @@ func (e *Engine) finish(c *container.Container, code int, waitErr error, allowRe
 		}
 		return err
 	}
+	failpoint.Hit("run.finish.after-record")
 	return nil
 }
 
@@ -354,6 +364,7 @@ func (e *Engine) autoRemove(id string) (bool, error) {
 	if err := e.removeOwned(cur, true); err != nil {
 		return true, err
 	}
+	failpoint.Hit("run.finish.before-delete")
 	return true, e.Containers.Delete(id)
 }
 
@@ -361,8 +372,11 @@ func (e *Engine) autoRemove(id string) (bool, error) {
 func (e *Engine) teardown(c *container.Container) {
 	bundle := e.bundleDir(c.ID)
 	e.rt(c).Delete(c.ID, true)
+	failpoint.Hit("teardown.after-runtime-delete")
 	mount.Unmount(filepath.Join(bundle, "rootfs"))
+	failpoint.Hit("teardown.after-unmount")
 	os.RemoveAll(bundle)
+	failpoint.Hit("teardown.before-network")
 	e.detachNetwork(c)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/mount"
+	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/volume"
 )
 
@@ -81,7 +82,8 @@ func (e *Engine) cleanStale() []string {
 	for _, ent := range entries {
 		id := ent.Name()
 		c, err := e.Containers.Get(id)
-		if err == nil && c.State.Running {
+		// A live owner may be starting or finishing it: not stale.
+		if err == nil && (c.State.Running || e.Containers.OwnerAlive(id)) {
 			continue
 		}
 		rootfs := filepath.Join(e.bundleDir(id), "rootfs")
@@ -221,7 +223,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		return nil, err
 	}
 	for _, c := range cs {
-		if c.State.Running && !e.Containers.OwnerAlive(c.ID) {
+		if c.State.Running && !e.Containers.OwnerAlive(c.ID) && stillRunning(e, c.ID) {
 			problems = append(problems, fmt.Sprintf("container %s: recorded as running but its owner process is gone", short(c.ID)))
 			if repair {
 				e.reconcile(c)
@@ -229,6 +231,19 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		}
 		if _, err := e.Snapshots.Mounts(c.Snapshot); err != nil {
 			problems = append(problems, fmt.Sprintf("container %s: rootfs snapshot missing: %v", short(c.ID), err))
+			if repair && errdefs.IsNotFound(err) {
+				problems = append(problems, e.repairSnapshot(c)...)
+			}
+		}
+		if c.State.Running && !c.State.Paused && e.Containers.OwnerAlive(c.ID) {
+			// A commit pauses the container and resumes it when done; one
+			// that died in between left it frozen.
+			if st, err := e.rt(c).State(c.ID); err == nil && st.Status == runtime.StatusPaused {
+				problems = append(problems, fmt.Sprintf("container %s: frozen but not recorded as paused", short(c.ID)))
+				if repair {
+					e.rt(c).Resume(c.ID)
+				}
+			}
 		}
 		if _, err := e.Images.Get(c.Image); err != nil && !strings.Contains(err.Error(), "sha256") {
 			problems = append(problems, fmt.Sprintf("container %s: image %s missing", short(c.ID), short(c.Image)))
@@ -236,18 +251,53 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 	}
 	if repair {
 		problems = append(problems, e.cleanStale()...)
-		problems = append(problems, e.repairNetwork()...)
-		problems = append(problems, e.Networks.EnsureAll()...)
+		// Then the bridges and rules of every network, as a reboot or a
+		// firewall flush leaves them.
+		problems = append(problems, e.checkNetwork(true)...)
 	} else {
 		entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
 		for _, ent := range entries {
 			c, err := e.Containers.Get(ent.Name())
-			if err != nil || !c.State.Running {
+			if err != nil || !(c.State.Running || e.Containers.OwnerAlive(c.ID)) {
 				problems = append(problems, "stale bundle "+e.bundleDir(ent.Name()))
 			}
 		}
+		problems = append(problems, e.staleSandboxes(false)...)
+		problems = append(problems, e.checkNetwork(false)...)
 	}
 	return problems, nil
+}
+
+// stillRunning re-reads the record of a container whose owner was just
+// seen gone: an owner writes the exit before it lets go of its lock, so the
+// list read earlier may simply predate a normal exit.
+func stillRunning(e *Engine, id string) bool {
+	c, err := e.Containers.Get(id)
+	return err == nil && c.State.Running
+}
+
+// repairSnapshot deals with a stopped container whose writable layer is
+// gone: a removal that died after removing it (rm, or --rm) is completed;
+// otherwise (a create that died before preparing it) the layer is
+// prepared again, empty, on its image.
+func (e *Engine) repairSnapshot(c *container.Container) []string {
+	if c.State.Running || e.Containers.OwnerAlive(c.ID) {
+		return nil
+	}
+	if c.State.RemovalInProgress || c.Host.AutoRemove {
+		if err := e.removeStopped(c, c.Host.AutoRemove); err != nil {
+			return []string{fmt.Sprintf("container %s: complete its removal: %v", short(c.ID), err)}
+		}
+		return []string{fmt.Sprintf("container %s: removal completed", short(c.ID))}
+	}
+	img, err := e.Images.Get(c.Image)
+	if err != nil {
+		return []string{fmt.Sprintf("container %s: cannot recreate its rootfs: %v", short(c.ID), err)}
+	}
+	if _, err := e.Snapshots.Prepare(c.Snapshot, img.TopChainID()); err != nil {
+		return []string{fmt.Sprintf("container %s: recreate its rootfs: %v", short(c.ID), err)}
+	}
+	return []string{fmt.Sprintf("container %s: empty rootfs layer recreated", short(c.ID))}
 }
 
 // Boot reconciles records after a reboot (every "running" record whose owner

@@ -20,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/archive"
 	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/snapshot"
 )
 
@@ -442,6 +443,7 @@ func (s *Store) create(lease *Lease, cb configBlob, layers []ocispec.Descriptor,
 	if err := lease.Add(cfgDigest, manDigest); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("image.create.before-config")
 	if _, err := s.cs.WriteBlob(cfgJSON, cfgDigest); err != nil {
 		return nil, err
 	}
@@ -481,12 +483,14 @@ func (s *Store) commitRecord(id string, rec record, refs []string, tagTime bool)
 	if len(refs) > 0 && tagTime {
 		rec.LastTagTime = s.now().UTC()
 	}
+	failpoint.Hit("image.record.before-write")
 	if err := s.writeRecord(id, rec); err != nil {
 		return err
 	}
 	if len(refs) == 0 {
 		return nil
 	}
+	failpoint.Hit("image.record.before-refs")
 	all, err := s.readRefs()
 	if err != nil {
 		return err

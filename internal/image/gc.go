@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 )
 
@@ -56,6 +57,7 @@ func (s *Store) GC(keepChains map[digest.Digest]bool) (int64, error) {
 		if keep[i.Digest] {
 			return nil
 		}
+		failpoint.Hit("image.gc.before-blob-delete")
 		if err := s.cs.Delete(i.Digest); err == nil {
 			reclaimed += i.Size
 		} else if !errdefs.IsNotFound(err) {
@@ -66,6 +68,7 @@ func (s *Store) GC(keepChains map[digest.Digest]bool) (int64, error) {
 	if err != nil {
 		return reclaimed, fmt.Errorf("gc content: %w", err)
 	}
+	failpoint.Hit("image.gc.before-snapshot-gc")
 	_, freed, err := s.snaps.GC(keep)
 	reclaimed += freed
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 )
 
@@ -63,6 +64,7 @@ func (s *Store) NewLease() (*Lease, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("create lease: %w", err)
 	}
+	failpoint.Hit("image.lease.after-create")
 	return &Lease{s: s, path: path, f: f}, nil
 }
 

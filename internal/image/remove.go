@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 )
 
 // Usage is one container using an image, as the container store reports it.
@@ -49,10 +50,12 @@ func (s *Store) Tag(source, target string) error {
 		return err
 	}
 	rec.LastTagTime = s.now().UTC()
+	failpoint.Hit("image.tag.before-refs")
 	refs[ref.String()] = id
 	if err := s.writeRefs(refs); err != nil {
 		return err
 	}
+	failpoint.Hit("image.tag.after-refs")
 	// After the reference: a crash in between only loses the tag time.
 	return s.writeRecord(id, rec)
 }
@@ -230,6 +233,7 @@ func (t *txn) commit() error {
 		}
 		t.dirty = false
 	}
+	failpoint.Hit("image.remove.after-refs")
 	for _, id := range t.deleted {
 		if err := os.Remove(t.s.recordPath(id)); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("delete image record %s: %w", ShortID(id), err)

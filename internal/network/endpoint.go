@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 )
 
 // EndpointRequest asks for one network of a container.
@@ -119,6 +120,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 	if err := newNetNS(a.NetNSPath); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("network.attach.after-netns")
 	ns, err := netns.GetFromPath(a.NetNSPath)
 	if err != nil {
 		return nil, fmt.Errorf("open netns: %w", err)
@@ -159,6 +161,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 		if err := plugVeth(ns, nh, n, ep, gw, i == 0 && len(a.Ports) > 0); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
+		failpoint.Hit("network.attach.after-veth")
 		n.Endpoints[o.ContainerID] = ep
 		if i == 0 && len(a.Ports) > 0 {
 			ep.Published = true
@@ -167,6 +170,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 			delete(n.Endpoints, o.ContainerID)
 			return nil, err
 		}
+		failpoint.Hit("network.attach.after-lease")
 		a.Endpoints = append(a.Endpoints, attached(n, ep))
 	}
 	if len(a.Ports) > 0 {
@@ -175,6 +179,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Attachment, e
 			return nil, fmt.Errorf("publish ports: %w", err)
 		}
 	}
+	failpoint.Hit("network.attach.after-dnat")
 	all, err := m.loadAll()
 	if err != nil {
 		return nil, err
@@ -236,6 +241,7 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		if err := m.reserve().Retry(func() error { return m.save(n) }); err != nil && saveErr == nil {
 			saveErr = err
 		}
+		failpoint.Hit("network.detach.after-lease")
 		touched[n.ID] = true
 		hostsPath = ep.HostsPath
 		ports = ports || ep.Published
@@ -249,9 +255,11 @@ func (m *Manager) detachLocked(id, netRef string) error {
 		refreshHosts(all, touched, map[string]string{id: hostsPath})
 	}
 	if netRef == "" {
+		failpoint.Hit("network.detach.before-dnat")
 		if ports {
 			m.delDNAT(id)
 		}
+		failpoint.Hit("network.detach.before-netns")
 		removeNetNS(m.NetNSPath(id))
 	}
 	return saveErr
@@ -393,11 +401,7 @@ func (m *Manager) EnsureAll() []string {
 	all, _ := m.loadAll()
 	var out []string
 	for _, n := range all {
-		if err := m.ensureBridge(n); err != nil {
-			out = append(out, err.Error())
-			continue
-		}
-		if err := m.ensureRules(n); err != nil {
+		if err := m.setup(n); err != nil {
 			out = append(out, err.Error())
 		}
 	}

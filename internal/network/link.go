@@ -1,6 +1,8 @@
 package network
 
 import (
+	"github.com/berth/berth/internal/failpoint"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,12 +30,27 @@ func (m *Manager) ensure(n *Network) error {
 	return m.setup(n)
 }
 
-// setup creates or repairs everything of n, without the fast path.
+// setup creates or repairs everything of n, without the fast path. The
+// bridge goes up last: ensure's fast path takes an up bridge (and the nft
+// table) as proof that the rest exists, so a crash midway must leave it
+// down.
 func (m *Manager) setup(n *Network) error {
 	if err := m.ensureBridge(n); err != nil {
 		return err
 	}
-	return m.ensureRules(n)
+	failpoint.Hit("network.setup.after-bridge")
+	if err := m.ensureRules(n); err != nil {
+		return err
+	}
+	failpoint.Hit("network.setup.after-rules")
+	l, err := netlink.LinkByName(n.Bridge)
+	if err == nil {
+		err = netlink.LinkSetUp(l)
+	}
+	if err != nil {
+		return fmt.Errorf("network %s: bridge %s up: %w", n.Name, n.Bridge, err)
+	}
+	return nil
 }
 
 // ensureRules (re-)programs the network's sysctls, NAT and filter rules;
@@ -47,11 +64,15 @@ func (m *Manager) ensureRules(n *Network) error {
 	if err := writeSysctl(filepath.Join("/proc/sys/net/ipv4/conf", n.Bridge, "route_localnet"), "1"); err != nil {
 		return fmt.Errorf("network %s: route_localnet: %w", n.Name, err)
 	}
-	if err := m.ensureNAT(n); err != nil {
-		return fmt.Errorf("network %s: nat rules: %w", n.Name, err)
-	}
+	// Filter rules first, NAT last: ensure's fast path trusts an existing
+	// nft table, so the table must be the last thing made, or a crash in
+	// between would leave a network without its filter rules for good.
 	if err := m.ensureFilter(n); err != nil {
 		return fmt.Errorf("network %s: filter rules: %w", n.Name, err)
+	}
+	failpoint.Hit("network.setup.after-filter")
+	if err := m.ensureNAT(n); err != nil {
+		return fmt.Errorf("network %s: nat rules: %w", n.Name, err)
 	}
 	return nil
 }
@@ -63,7 +84,8 @@ func writeSysctl(path, value string) error {
 	return os.WriteFile(path, []byte(value), 0o644)
 }
 
-// ensureBridge creates the bridge device with the gateway address, up.
+// ensureBridge creates the bridge device with the gateway address (setup
+// brings it up).
 func (m *Manager) ensureBridge(n *Network) error {
 	p, err := netip.ParsePrefix(n.Subnet)
 	if err != nil {
@@ -86,9 +108,6 @@ func (m *Manager) ensureBridge(n *Network) error {
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}}
 	if err := netlink.AddrReplace(l, addr); err != nil {
 		return fmt.Errorf("network %s: address %s on %s: %w", n.Name, addr, n.Bridge, err)
-	}
-	if err := netlink.LinkSetUp(l); err != nil {
-		return fmt.Errorf("network %s: bridge %s up: %w", n.Name, n.Bridge, err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/progress"
 )
@@ -238,6 +239,7 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 			err = fmt.Errorf("%w (and cleaning up: %v)", err, derr)
 		}
 	}()
+	failpoint.Hit("pull.after-lease")
 	cfgDigest := digest.Digest(m.Config.Digest.String())
 	if err := cfgDigest.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: manifest names config %q: %w", shown, cfgDigest, errdefs.ErrInvalid)
@@ -327,6 +329,7 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		return nil, err
 	}
 
+	failpoint.Hit("pull.before-register")
 	refs := []string{r.repoRef(named)}
 	if _, ok := named.(reference.Canonical); !ok {
 		refs = append([]string{named.String()}, refs...)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth/berth/internal/archive"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/internal/mount"
 )
@@ -256,10 +257,12 @@ func (s *Store) Apply(ctx context.Context, parent digest.Digest, r io.Reader) (I
 	if parent != "" && idx.Committed[parent] == nil {
 		return Info{}, fmt.Errorf("apply layer %s: parent %s was removed meanwhile: %w", diffID, parent, errdefs.ErrNotFound)
 	}
+	failpoint.Hit("snapshot.apply.before-commit")
 	rec := &record{ID: s.allocID(idx), ChainID: chainID, DiffID: diffID, Parent: parent, Size: size, Created: time.Now().UTC()}
 	if err := s.commitDir(tmp, rec); err != nil {
 		return Info{}, fmt.Errorf("apply layer %s: %w", diffID, err)
 	}
+	failpoint.Hit("snapshot.apply.before-index")
 	idx.Committed[chainID] = rec
 	if err := s.writeIndex(idx); err != nil {
 		os.RemoveAll(s.path(rec.ID))
@@ -273,9 +276,11 @@ func (s *Store) commitDir(tmp *tempDir, rec *record) error {
 	if err := fsutil.WriteJSONAtomic(filepath.Join(tmp.path, metaFile), rec, 0o600); err != nil {
 		return err
 	}
+	failpoint.Hit("snapshot.commit.before-rename")
 	if err := os.Rename(tmp.path, s.path(rec.ID)); err != nil {
 		return err
 	}
+	failpoint.Hit("snapshot.commit.after-rename")
 	return fsutil.SyncDir(s.dir)
 }
 
@@ -376,6 +381,7 @@ func (s *Store) Prepare(key string, parent digest.Digest) ([]mount.Mount, error)
 	if err := s.commitDir(tmp, rec); err != nil {
 		return nil, fmt.Errorf("prepare snapshot %s: %w", key, err)
 	}
+	failpoint.Hit("snapshot.prepare.before-index")
 	idx.Active[key] = rec
 	if err := s.writeIndex(idx); err != nil {
 		os.RemoveAll(s.path(rec.ID))
@@ -540,9 +546,11 @@ func (s *Store) Remove(key string) error {
 	}
 	// Committed: the index no longer names the dir. Move it out of the way
 	// under the lock so allocID cannot hand its ID out while it is deleted.
+	failpoint.Hit("snapshot.remove.after-index")
 	doomed := s.moveAside(r.ID)
 	unlock()
 	// Past the commit point: a failure here leaves an rm-* dir for Cleanup.
+	failpoint.Hit("snapshot.remove.before-delete")
 	os.RemoveAll(doomed)
 	return nil
 }
@@ -620,11 +628,13 @@ func (s *Store) GC(keep map[digest.Digest]bool) (removed int, reclaimed int64, e
 		unlock()
 		return 0, 0, err
 	}
+	failpoint.Hit("snapshot.gc.after-index")
 	var paths []string
 	for _, r := range doomed {
 		paths = append(paths, s.moveAside(r.ID))
 	}
 	unlock()
+	failpoint.Hit("snapshot.gc.before-delete")
 	// Past the commit point: measure and delete without the lock held.
 	for _, p := range paths {
 		n, _ := diskUsage(p)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth/berth/internal/container"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/failpoint"
 	"github.com/berth/berth/internal/logs"
 )
 
@@ -95,6 +96,7 @@ func Run(ctx context.Context, o Options) error {
 		ready(err)
 		return err
 	}
+	failpoint.Hit("supervisor.start.after-owner")
 	logw, err := logs.NewWriter(o.Store.LogPath(o.ID), logs.Options{MaxSize: c.Host.LogMaxSize, MaxFiles: c.Host.LogMaxFiles})
 	if err != nil {
 		err = fmt.Errorf("container %s: %w", o.ID, err)
@@ -147,6 +149,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			return nil
 		}
+		failpoint.Hit("supervisor.start.after-record")
 		c = rec
 		if first {
 			ready(nil)
@@ -277,6 +280,7 @@ func (s *supervision) finish(ctx context.Context, code int, werr error, finished
 		if err := o.Starter.Cleanup(ctx, cur, true); err != nil {
 			o.Logf("remove container %s: %v", o.ID, err)
 		}
+		failpoint.Hit("supervisor.exit.before-delete")
 		if err := o.Store.Delete(o.ID); err != nil {
 			o.Logf("remove container %s: %v", o.ID, err)
 		}
@@ -284,11 +288,13 @@ func (s *supervision) finish(ctx context.Context, code int, werr error, finished
 		return
 	}
 	// rm -f tears the container down itself once the exit is on record.
+	failpoint.Hit("supervisor.exit.before-cleanup")
 	if !cur.State.RemovalInProgress {
 		if err := o.Starter.Cleanup(ctx, cur, false); err != nil {
 			o.Logf("clean up container %s: %v", o.ID, err)
 		}
 	}
+	failpoint.Hit("supervisor.exit.before-record")
 	_, err = o.Store.Update(o.ID, func(c *container.Container) error {
 		c.State.SetStopped(code, finished)
 		c.State.Error = errText(werr)
