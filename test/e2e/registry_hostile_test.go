@@ -224,6 +224,14 @@ func TestRegistryHostileInput(t *testing.T) {
 		fake.addManifest("h/badjson", "latest", schema2, []byte(`{"schemaVersion":2,"config":{"digest":`))
 		hostilePull(t, regEnv(t, ""), host+"/h/badjson:latest", "malformed manifest JSON")
 	})
+	t.Run("malformed manifest list", func(t *testing.T) {
+		list := "application/vnd.docker.distribution.manifest.list.v2+json"
+		fake.addManifest("h/badlist", "latest", list, []byte(`{"schemaVersion":2,"manifests":[{"digest":"sha256:zz"`))
+		hostilePull(t, regEnv(t, ""), host+"/h/badlist:latest", "malformed manifest list JSON")
+		body := fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":%q,"size":0,"digest":%q,"platform":{"architecture":"amd64","os":"linux"}}]}`, schema2, img.manifestDigest)
+		fake.addManifest("h/badentry", "latest", list, []byte(body))
+		hostilePull(t, regEnv(t, ""), host+"/h/badentry:latest", "manifest list entry 0", "bad size 0")
+	})
 	t.Run("manifest with bad descriptors", func(t *testing.T) {
 		fake.addManifest("h/baddesc", "latest", schema2, manifestFor(img.config, -5, img.layerDigest, len(img.layer)))
 		hostilePull(t, regEnv(t, ""), host+"/h/baddesc:latest", "config", "bad size -5")
