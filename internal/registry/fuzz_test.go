@@ -215,3 +215,30 @@ func TestRedirectLoop(t *testing.T) {
 		t.Errorf("%d requests, want %d", got, maxRedirects+1)
 	}
 }
+
+// TestCountReaderOverrun: a blob body that goes on past the descriptor's
+// size (chunked, so no Content-Length said so) fails on the read that
+// completes the blob, even when those bytes are the right ones; one that
+// ends there passes.
+func TestCountReaderOverrun(t *testing.T) {
+	blob := "the blob"
+	d := digest.FromString(blob)
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{blob, ""},
+		{blob + "and more", "sent more than the 8 bytes"},
+		{"the blo", "truncated: the registry sent 7 of 8 bytes"},
+		{"the blub", "digest mismatch"},
+	} {
+		cr := &countReader{r: strings.NewReader(tc.body), size: int64(len(blob)), h: d.Algorithm().Hash(), d: d}
+		_, err := io.ReadAll(io.LimitReader(cr, int64(len(blob))))
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tc.body, err)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.body, err, tc.want)
+		}
+	}
+}

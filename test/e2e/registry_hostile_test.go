@@ -232,6 +232,18 @@ func TestRegistryHostileInput(t *testing.T) {
 		fake.addManifest("h/badentry", "latest", list, []byte(body))
 		hostilePull(t, regEnv(t, ""), host+"/h/badentry:latest", "manifest list entry 0", "bad size 0")
 	})
+	t.Run("manifest list entry served with other bytes", func(t *testing.T) {
+		// The list names the image's manifest; asked for it by digest, the
+		// registry answers with another manifest.
+		list := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[`+
+			`{"mediaType":%q,"size":%d,"digest":%q,"platform":{"architecture":"amd64","os":"linux"}}]}`, schema2, len(img.manifest), img.manifestDigest)
+		fake.addManifest("h/swap", "latest", "application/vnd.docker.distribution.manifest.list.v2+json", []byte(list))
+		other := manifestFor(img.config, len(img.config), img.layerDigest, len(img.layer)+1)
+		fake.mu.Lock()
+		fake.manifests["h/swap:"+img.manifestDigest.String()] = fakeManifest{mediaType: schema2, body: other}
+		fake.mu.Unlock()
+		hostilePull(t, regEnv(t, ""), host+"/h/swap:latest", "does not match requested digest", img.manifestDigest.String())
+	})
 	t.Run("manifest with bad descriptors", func(t *testing.T) {
 		fake.addManifest("h/baddesc", "latest", schema2, manifestFor(img.config, -5, img.layerDigest, len(img.layer)))
 		hostilePull(t, regEnv(t, ""), host+"/h/baddesc:latest", "config", "bad size -5")
