@@ -19,7 +19,7 @@ INIT_BIN := internal/runtime/initexe/berth-init
 INIT_LDFLAGS := -s -w -extldflags -static
 SHIM_BIN := internal/runtime/initexe/berth-shim
 
-.PHONY: all build deps test test-unit test-e2e demo bench fmt vet clean
+.PHONY: all build deps test test-unit test-e2e test-fuzz demo bench fmt vet clean
 
 all: build
 
@@ -50,13 +50,19 @@ fmt:
 
 # Unit tests (real mounts and containers: run as root), then the end-to-end
 # suite that drives bin/berth like a user.
-test: deps build vet test-unit test-e2e
+test: deps build vet test-unit test-e2e test-fuzz
 
 test-unit:
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./internal/... ./cmd/...
 
 test-e2e: $(BIN)
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./test/e2e/...
+
+# Every fuzz target in the repo (found by scripts/fuzz.sh with go test
+# -list), FUZZTIME each from the committed corpus in testdata/fuzz.
+FUZZTIME ?= 10s
+test-fuzz:
+	TAGS='$(TAGS)' GO='$(GO)' scripts/fuzz.sh $(FUZZTIME)
 
 demo: deps build
 	scripts/demo.sh

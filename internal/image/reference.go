@@ -103,7 +103,21 @@ func FamiliarString(ref string) string {
 	if err != nil {
 		return ref
 	}
-	return reference.FamiliarString(named)
+	return Familiar(named)
+}
+
+// Familiar is reference.FamiliarString, except for a Docker Hub name whose
+// first component looks like a host ("docker.io/localhost/x",
+// "docker.io/a.b/c"): its familiar form would name another registry when
+// typed back, so it is shown in full. Found by FuzzParseReference.
+func Familiar(named reference.Named) string {
+	fam := reference.FamiliarString(named)
+	if reference.Domain(named) == "docker.io" {
+		if again, err := reference.ParseNormalizedNamed(fam); err != nil || again.Name() != named.Name() {
+			return named.String()
+		}
+	}
+	return fam
 }
 
 // lookup is what a user's image argument can mean.
@@ -131,7 +145,7 @@ func parseLookup(s string) (lookup, error) {
 	if err != nil {
 		return lookup{}, err
 	}
-	l := lookup{named: named, shown: reference.FamiliarString(named)}
+	l := lookup{named: named, shown: Familiar(named)}
 	if p := strings.TrimPrefix(s, "sha256:"); isHex(p) {
 		l.prefix = p
 	}

@@ -280,7 +280,7 @@ func (t *txn) children(id string) []string {
 func (t *txn) untag(ref reference.Named) Deleted {
 	delete(t.refs, ref.String())
 	t.dirty = true
-	return Deleted{Untagged: reference.FamiliarString(ref)}
+	return Deleted{Untagged: Familiar(ref)}
 }
 
 // isImageIDPrefix is moby's: was the image named by (a prefix of) its ID?
@@ -343,7 +343,7 @@ func (t *txn) remove(ref string, force, prune bool) ([]Deleted, error) {
 			return nil, err
 		}
 		if t.refs[named.String()] != id {
-			return nil, &NotFoundError{Ref: reference.FamiliarString(named)}
+			return nil, &NotFoundError{Ref: Familiar(named)}
 		}
 		out = append(out, t.untag(named))
 		repoRefs = t.refsTo(id)

@@ -330,9 +330,9 @@ func refsOf(id string, refs map[string]string) (tags, digests []string) {
 			continue
 		}
 		if _, ok := named.(reference.Canonical); ok {
-			digests = append(digests, reference.FamiliarString(named))
+			digests = append(digests, Familiar(named))
 		} else {
-			tags = append(tags, reference.FamiliarString(named))
+			tags = append(tags, Familiar(named))
 		}
 	}
 	sort.Strings(tags)

@@ -18,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/image"
 )
 
 // Annotation keys of index.json entries, as Docker 25+ and containerd
@@ -118,7 +119,7 @@ func Save(ctx context.Context, w io.Writer, entries []SaveEntry) error {
 			d := mdesc
 			d.Annotations = map[string]string{AnnotationImageName: t.String(), AnnotationRefName: t.Tag()}
 			index.Manifests = append(index.Manifests, d)
-			familiar := reference.FamiliarString(t)
+			familiar := image.Familiar(t)
 			desc.RepoTags = append(desc.RepoTags, familiar)
 			if top != "" {
 				name := reference.FamiliarName(t)

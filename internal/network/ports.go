@@ -95,7 +95,9 @@ func ParsePortSpec(raw string) ([]PortRequest, error) {
 	}
 	var hStart, hEnd int
 	if hostPort != "" {
-		if hStart, hEnd, err = parseRange(hostPort); err != nil {
+		// A range from 0 is no range: host port 0 means "any free port",
+		// and the end would be dropped (found by FuzzParsePortSpec).
+		if hStart, hEnd, err = parseRange(hostPort); err != nil || (hStart == 0 && hEnd != 0) {
 			return nil, bad("Invalid hostPort: %s", hostPort)
 		}
 		if hEnd-hStart != cEnd-cStart && cEnd != cStart {

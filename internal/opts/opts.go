@@ -163,6 +163,10 @@ func ParseCPUs(s string) (int64, error) {
 	if !nano.IsInt() {
 		return 0, invalid("invalid argument %q for \"--cpus\" flag: value is too precise", s)
 	}
+	if !nano.Num().IsInt64() {
+		// Int64 would wrap to a negative (or small) quota.
+		return 0, invalid("invalid argument %q for \"--cpus\" flag: value is too large", s)
+	}
 	return nano.Num().Int64(), nil
 }
 
@@ -220,10 +224,11 @@ func ParseVolume(spec string) (Volume, error) {
 	if v.Destination == "" || !filepath.IsAbs(v.Destination) {
 		return Volume{}, invalid("invalid volume specification: '%s': invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute", spec, v.Destination)
 	}
+	// Cleaned before the "/" check: "/." and "/x/.." are "/" too.
+	v.Destination = filepath.Clean(v.Destination)
 	if v.Destination == "/" {
 		return Volume{}, invalid("invalid volume specification: '%s': invalid mount config: destination can't be '/'", spec)
 	}
-	v.Destination = filepath.Clean(v.Destination)
 	for _, m := range strings.Split(v.Mode, ",") {
 		if m == "ro" {
 			v.ReadOnly = true

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -82,6 +83,12 @@ func authError(host string, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 		return fmt.Errorf("%s: %w: %w", host, err, errdefs.ErrInvalid)
+	}
+	var ue *url.Error
+	if !errors.As(err, &te) && !errors.As(err, &ue) {
+		// Not a failed request but a bad answer (a token response that is
+		// not JSON): the bare decoder error would not say whose.
+		return unavailable(fmt.Errorf("%s: authentication handshake: bad answer from the registry or its token service: %w", host, err))
 	}
 	return unavailable(err) // names the URL already
 }

@@ -12,6 +12,10 @@
 //   - credentials in Docker's config.json ($DOCKER_CONFIG or ~/.docker), read
 //     through go-containerregistry's keychain (credential helpers honoured) and
 //     written by Login through docker/cli's configfile (mode 0600);
+//   - the limits put on a registry (manifest.go, transport.go): manifests of
+//     at most 4 MiB, configs of 64 MiB, 10 redirects, a body that must make
+//     progress (16 KiB or its end in every timeout window), blobs read to
+//     their descriptor's size and no further;
 //   - the compressed-layer cache used by push: a small index, registry/
 //     under the berth root, from a layer's DiffID to the gzip blob kept in the
 //     content store, so a second push of a layer does not recompress it.

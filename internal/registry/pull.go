@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -137,7 +136,7 @@ func (c *Client) resolve(ctx context.Context, ep endpoint, named reference.Named
 	}
 	tr, err := c.authTransport(ctx, repo, []string{repo.Scope(transport.PullScope)})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", reference.FamiliarString(named), err)
 	}
 	var ref name.Reference = repo.Tag("latest")
 	if cn, ok := named.(reference.Canonical); ok {
@@ -156,9 +155,9 @@ func (c *Client) resolve(ctx context.Context, ep endpoint, named reference.Named
 		return nil, notImplemented(fmt.Errorf("%s: unsupported manifest format %s (Docker image manifest schema 1, deprecated and removed from Docker): push the image again with a current client",
 			reference.FamiliarString(named), desc.MediaType))
 	case types.DockerManifestList, types.OCIImageIndex:
-		idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))
+		idx, err := decodeIndex(desc.Manifest)
 		if err != nil {
-			return nil, fmt.Errorf("%s: manifest list: %v: %w", reference.FamiliarString(named), err, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("%s: manifest list %s: %v: %w", reference.FamiliarString(named), desc.Digest, err, errdefs.ErrInvalid)
 		}
 		var chosen *v1.Descriptor
 		for i := range idx.Manifests {
@@ -197,7 +196,10 @@ func manifestError(named reference.Named, err error) error {
 		return fmt.Errorf("pull access denied for %s, repository does not exist or may require 'docker login': %v: %w",
 			reference.FamiliarName(named), err, errdefs.ErrInvalid)
 	}
-	return unavailable(err) // the error names the URL already, as Docker's does
+	// Docker's text is the bare request error (`Get "https://…": …`); the
+	// reference goes first so that a failure reading or checking the body
+	// (too large, too slow), which names no URL, still says what failed.
+	return classed{fmt.Errorf("%s: %w", shown, err), errdefs.ErrUnavailable}
 }
 
 // pullJob is one layer of a pull.
@@ -215,7 +217,7 @@ type pullJob struct {
 
 func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *resolved, want v1.Platform, o PullOptions) (_ *PullResult, err error) {
 	shown := reference.FamiliarString(named)
-	m, err := v1.ParseManifest(strings.NewReader(string(r.manifest)))
+	m, err := decodeManifest(r.manifest)
 	if err != nil {
 		return nil, fmt.Errorf("%s: manifest %s: %v: %w", shown, r.mdigest, err, errdefs.ErrInvalid)
 	}
@@ -240,19 +242,16 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		}
 	}()
 	failpoint.Hit("pull.after-lease")
-	cfgDigest := digest.Digest(m.Config.Digest.String())
-	if err := cfgDigest.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: manifest names config %q: %w", shown, cfgDigest, errdefs.ErrInvalid)
-	}
+	cfgDigest := digest.Digest(m.Config.Digest.String()) // checked by decodeManifest
 	if err := lease.Add(r.mdigest, cfgDigest); err != nil {
 		return nil, err
 	}
-	cfgJSON, err := c.smallBlob(ctx, r, lease, cfgDigest, m.Config.Size)
+	cfgJSON, err := c.smallBlob(ctx, r, cfgDigest, m.Config.Size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: image config: %w", shown, err)
 	}
-	var cf v1.ConfigFile
-	if err := json.Unmarshal(cfgJSON, &cf); err != nil {
+	cf, err := decodeConfig(cfgJSON, len(m.Layers))
+	if err != nil {
 		return nil, fmt.Errorf("%s: image config %s: %v: %w", shown, cfgDigest, err, errdefs.ErrInvalid)
 	}
 	if !r.fromIndex && o.Platform != "" {
@@ -261,9 +260,6 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 			return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s: %w",
 				shown, platformString(want), platformString(*got), errdefs.ErrNotFound)
 		}
-	}
-	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("%s: manifest has %d layers but its config %d: %w", shown, len(m.Layers), len(cf.RootFS.DiffIDs), errdefs.ErrInvalid)
 	}
 	diffs := make([]digest.Digest, len(m.Layers))
 	for i, h := range cf.RootFS.DiffIDs {
@@ -289,9 +285,6 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 	}
 	if err := lease.Add(hold...); err != nil {
 		return nil, err
-	}
-	if err := c.images.IngestBlob(ctx, lease, ocispec.Descriptor{Digest: r.mdigest, Size: int64(len(r.manifest))}, bytes.NewReader(r.manifest)); err != nil {
-		return nil, fmt.Errorf("%s: store manifest: %w", shown, err)
 	}
 
 	pw := o.Progress
@@ -329,6 +322,14 @@ func (c *Client) pullResolved(ctx context.Context, named reference.Named, r *res
 		return nil, err
 	}
 
+	// Config and manifest are stored last, once every layer is in: a pull
+	// that fails leaves no document of an image it did not make.
+	if err := c.images.IngestBlob(ctx, lease, ocispec.Descriptor{Digest: cfgDigest, Size: int64(len(cfgJSON))}, bytes.NewReader(cfgJSON)); err != nil {
+		return nil, fmt.Errorf("%s: store image config: %w", shown, err)
+	}
+	if err := c.images.IngestBlob(ctx, lease, ocispec.Descriptor{Digest: r.mdigest, Size: int64(len(r.manifest))}, bytes.NewReader(r.manifest)); err != nil {
+		return nil, fmt.Errorf("%s: store manifest: %w", shown, err)
+	}
 	failpoint.Hit("pull.before-register")
 	refs := []string{r.repoRef(named)}
 	if _, ok := named.(reference.Canonical); !ok {
@@ -363,7 +364,7 @@ func (r *resolved) repoRef(named reference.Named) string {
 func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *image.Lease, prev chan struct{}, sem chan struct{}, pw *progress.Writer) error {
 	desc := ocispec.Descriptor{MediaType: string(j.desc.MediaType), Digest: j.digest, Size: j.desc.Size}
 	open := func(ctx context.Context, off int64) (io.ReadCloser, error) {
-		resp, err := c.getBlob(ctx, r, j.digest, off)
+		resp, err := c.getBlob(ctx, r, j.digest, j.desc.Size, off)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +402,7 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 		var err error
 		if parentReady {
 			_, err = c.images.FetchLayer(ctx, lease, j.parent, desc, j.diffID, open)
-			if err != nil && ctx.Err() == nil && !errors.Is(err, errdefs.ErrUnavailable) && !errors.Is(err, errBlobDigest) {
+			if err != nil && ctx.Err() == nil && !errors.Is(err, errdefs.ErrUnavailable) && !errors.Is(err, errBlobDigest) && !errors.Is(err, errBlobOverrun) {
 				// Bytes that do not untar may simply be the wrong bytes:
 				// finish the blob (resuming the ingest) so that a digest
 				// or size mismatch, the real cause, is what is reported.
@@ -442,7 +443,10 @@ func (c *Client) pullLayer(ctx context.Context, r *resolved, j *pullJob, lease *
 	return nil
 }
 
-var errBlobDigest = errors.New("digest mismatch")
+var (
+	errBlobDigest  = errors.New("digest mismatch")
+	errBlobOverrun = errors.New("blob longer than its descriptor")
+)
 
 // countReader words a connection that ends early ("truncated: … N of M
 // bytes" rather than the bare "unexpected EOF") and, for a transfer from
@@ -469,10 +473,29 @@ func (c *countReader) Read(p []byte) (int, error) {
 			c.h = nil
 		}
 	}
+	if c.n > c.size || (c.n == c.size && err == nil && c.overruns()) {
+		return n, classed{fmt.Errorf("the registry sent more than the %d bytes the manifest says: %w", c.size, errdefs.ErrInvalid), errBlobOverrun}
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && c.n < c.size) {
 		err = fmt.Errorf("truncated: the registry sent %d of %d bytes: %w", c.n, c.size, io.ErrUnexpectedEOF)
 	}
 	return n, err
+}
+
+// overruns reads past the blob's end: a body without a Content-Length
+// (chunked) that goes on is not the blob, and must not be read forever
+// nor cut silently. A body at its end answers at once.
+func (c *countReader) overruns() bool {
+	var one [1]byte
+	for {
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
 
 type readCloser struct {
@@ -480,8 +503,10 @@ type readCloser struct {
 	io.Closer
 }
 
-// getBlob starts a GET of blob d from offset.
-func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, offset int64) (*http.Response, error) {
+// getBlob starts a GET of blob d (of size bytes) from offset. A response
+// whose Content-Length disagrees with the manifest's size is refused
+// before its body is read: the bytes cannot be the blob.
+func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, size, offset int64) (*http.Response, error) {
 	u := url.URL{Scheme: r.repo.Scheme(), Host: r.repo.RegistryStr(), Path: "/v2/" + r.repo.RepositoryStr() + "/blobs/" + d.String()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -496,7 +521,7 @@ func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, offs
 	}
 	if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0 {
 		resp.Body.Close()
-		return c.getBlob(ctx, r, d, 0)
+		return c.getBlob(ctx, r, d, size, 0)
 	}
 	if err := transport.CheckError(resp, http.StatusOK, http.StatusPartialContent); err != nil {
 		resp.Body.Close()
@@ -505,27 +530,45 @@ func (c *Client) getBlob(ctx context.Context, r *resolved, d digest.Digest, offs
 		}
 		return nil, unavailable(fmt.Errorf("fetch blob: %w", err))
 	}
+	want := size
+	if resp.StatusCode == http.StatusPartialContent {
+		want = size - offset
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength != want {
+		resp.Body.Close()
+		return nil, fmt.Errorf("size mismatch: the registry sends %d bytes, the manifest says %d: %w", resp.ContentLength, want, errdefs.ErrInvalid)
+	}
 	return resp, nil
 }
 
 // smallBlob returns a config (or other small blob), from the content
-// store when present, else fetched, verified and stored.
-func (c *Client) smallBlob(ctx context.Context, r *resolved, lease *image.Lease, d digest.Digest, size int64) ([]byte, error) {
+// store when present, else fetched into memory and verified (size and
+// digest). It does not store it: the caller stores it (IngestBlob) once
+// its content is known to be usable, so a malformed config is not kept.
+func (c *Client) smallBlob(ctx context.Context, r *resolved, d digest.Digest, size int64) ([]byte, error) {
 	if data, err := c.cs.ReadBlob(d); err == nil {
 		return data, nil
 	}
-	if size <= 0 || size > 64<<20 {
+	if size <= 0 || size > maxConfigSize {
 		return nil, fmt.Errorf("blob %s: implausible size %d: %w", d, size, errdefs.ErrInvalid)
 	}
-	resp, err := c.getBlob(ctx, r, d, 0)
+	resp, err := c.getBlob(ctx, r, d, size, 0)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", d, err)
 	}
 	defer resp.Body.Close()
-	if err := c.images.IngestBlob(ctx, lease, ocispec.Descriptor{Digest: d, Size: size}, resp.Body); err != nil {
-		return nil, err
+	// One byte past the size, so a longer body is caught rather than cut.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, size+1))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, err)
 	}
-	return c.cs.ReadBlob(d)
+	if int64(len(data)) != size {
+		return nil, fmt.Errorf("blob %s: size %d does not match the expected %d: %w", d, len(data), size, errdefs.ErrInvalid)
+	}
+	if got := d.Algorithm().FromBytes(data); got != d {
+		return nil, fmt.Errorf("blob %s: digest mismatch: content hashes to %s: %w", d, got, errdefs.ErrInvalid)
+	}
+	return data, nil
 }
 
 // Tags lists the tags of named's repository (pull --all-tags), from the

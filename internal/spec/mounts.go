@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"math"
 	"path"
 	"slices"
 	"sort"
@@ -216,10 +218,16 @@ func mergeTmpfsOptions(opts []string) ([]string, error) {
 }
 
 // parseTmpfsSize accepts the kernel's tmpfs size syntax: bytes with an
-// optional k/m/g suffix, or a percentage.
+// optional k/m/g suffix, or a percentage. Negative sizes and sizes that
+// overflow 64 bits are refused here rather than handed to mount (found by
+// FuzzTmpfsOptions: "size=9223372036854775807g" wrapped to a negative).
 func parseTmpfsSize(v string) (int64, error) {
 	if p, ok := strings.CutSuffix(v, "%"); ok {
-		return strconv.ParseInt(p, 10, 64)
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err == nil && n < 0 {
+			return 0, fmt.Errorf("negative size %q", v)
+		}
+		return n, err
 	}
 	mult := int64(1)
 	switch strings.ToLower(v[len(v)-min(1, len(v)):]) {
@@ -234,7 +242,13 @@ func parseTmpfsSize(v string) (int64, error) {
 		v = v[:len(v)-1]
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	return n * mult, err
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("size %q out of range", v)
+	}
+	return n * mult, nil
 }
 
 func hasOption(opts []string, o string) bool { return slices.Contains(opts, o) }

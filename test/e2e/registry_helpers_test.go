@@ -353,8 +353,9 @@ type fakeRegistry struct {
 	manifests map[string]fakeManifest // "repo:ref" → manifest
 	blobs     map[digest.Digest][]byte
 	hook      func(w http.ResponseWriter, r *http.Request, d digest.Digest, data []byte) bool
-	ranges    []string // Range headers of blob GETs
-	served    int64    // blob bytes written
+	pre       func(w http.ResponseWriter, r *http.Request) bool // any request, before the rest; true = handled
+	ranges    []string                                          // Range headers of layer GETs
+	served    int64                                             // layer bytes written
 }
 
 type fakeManifest struct {
@@ -400,7 +401,19 @@ func (f *fakeRegistry) addManifest(repo, tag, mediaType string, body []byte) {
 	f.manifests[repo+":"+digest.FromBytes(body).String()] = m
 }
 
+func (f *fakeRegistry) setPre(h func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	f.pre = h
+	f.mu.Unlock()
+}
+
 func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	pre := f.pre
+	f.mu.Unlock()
+	if pre != nil && pre(w, r) {
+		return
+	}
 	p := strings.TrimPrefix(r.URL.Path, "/v2/")
 	if p == "" {
 		w.WriteHeader(http.StatusOK)
@@ -429,7 +442,11 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		data, ok := f.blobs[d]
 		hook := f.hook
-		if r.Method == http.MethodGet {
+		// Layers only: a pull fetches the config again after any failure
+		// (it is stored only with the image), and the checks of resumed
+		// downloads are about layers.
+		isLayer := len(data) == 0 || data[0] != '{'
+		if r.Method == http.MethodGet && isLayer {
 			f.ranges = append(f.ranges, r.Header.Get("Range"))
 		}
 		f.mu.Unlock()
@@ -452,9 +469,11 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 		}
 		n, _ := w.Write(data[off:])
-		f.mu.Lock()
-		f.served += int64(n)
-		f.mu.Unlock()
+		if isLayer {
+			f.mu.Lock()
+			f.served += int64(n)
+			f.mu.Unlock()
+		}
 		return
 	}
 	http.NotFound(w, r)
