@@ -36,9 +36,10 @@ const (
 	stormWebs         = 4  // run -d -p 0:80, each serving its own name
 	stormPulls        = 20 // 4 images, 5 pulls each, all sharing two layers
 	stormTaggers      = 10 // tag base → keep, keep → tmp, rmi tmp
-	stormDoomedBuilt  = 3  // built before the storm, tagged, untagged, removed in it
+	stormDoomedBuilt  = 5  // storm builds made before the storm, tagged, untagged, removed in it
 	stormDoomedPulled = 2  // the same for pulled images sharing the pulls' layers
 	stormReaders      = 2  // images / ps -a in a loop
+	stormPrunes       = 3  // image prune -f (dangling images) during the storm
 	stormRounds       = 2
 	// stormDeadline bounds one round; passing it is taken for a deadlock.
 	stormDeadline = 4 * time.Minute
@@ -202,7 +203,7 @@ type stormResults struct {
 	builds, runs, webs, pulls []Result
 	taggers                   [][]Result // tag, tag, rmi
 	doomed                    [][]Result // tag alias, rmi, rmi alias
-	inuse, readers            []Result
+	inuse, prunes, readers    []Result
 }
 
 // doomedImage is made before the storm and removed in it.
@@ -222,11 +223,23 @@ func (s *storm) round(r int) {
 	// The built doomed images are storm builds made early: in the storm,
 	// those builds hit the cache on every step of an image being removed.
 	builds := s.buildSpecs(r)
-	var doomed []doomedImage
-	for k := 0; k < stormDoomedBuilt; k++ {
-		ref := fmt.Sprintf("doomed-%d-%d:latest", r, k)
-		id := strings.TrimSpace(e.MustRun("build", "-q", "-t", ref, builds[2*k+1].dir).Stdout)
-		doomed = append(doomed, doomedImage{ref, fmt.Sprintf("alias-%d-%d:latest", r, k), id, true})
+	doomed := make([]doomedImage, stormDoomedBuilt)
+	var prep sync.WaitGroup
+	for k := range doomed {
+		prep.Add(1)
+		go func() {
+			defer prep.Done()
+			ref := fmt.Sprintf("doomed-%d-%d:latest", r, k)
+			out := e.Run("build", "-q", "-t", ref, builds[2*k+1].dir)
+			if out.Code != 0 {
+				t.Errorf("build %s:\n%s", ref, out)
+			}
+			doomed[k] = doomedImage{ref, fmt.Sprintf("alias-%d-%d:latest", r, k), strings.TrimSpace(out.Stdout), true}
+		}()
+	}
+	prep.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	for k := 0; k < stormDoomedPulled; k++ {
 		repo := fmt.Sprintf("c/doomed-%d-%d", r, k)
@@ -283,7 +296,7 @@ func (s *storm) round(r int) {
 	res := stormResults{
 		builds: make([]Result, stormBuilds), runs: make([]Result, stormRuns), webs: make([]Result, stormWebs),
 		pulls: make([]Result, stormPulls), taggers: make([][]Result, stormTaggers), doomed: make([][]Result, len(doomed)),
-		inuse: make([]Result, 2), readers: make([]Result, 0),
+		inuse: make([]Result, 2), prunes: make([]Result, stormPrunes), readers: make([]Result, 0),
 	}
 	var readersMu sync.Mutex
 	runDone := make([]chan struct{}, stormRuns)
@@ -347,6 +360,9 @@ func (s *storm) round(r int) {
 	}
 	for i, d := range doomed {
 		goRun(func() {
+			// Spread over the storm: a removal between a build's cache
+			// probe and its tag is the race that once failed builds.
+			time.Sleep(time.Duration(i) * 700 * time.Millisecond)
 			res.doomed[i] = []Result{
 				e.RunContext(cmdCtx, "tag", d.ref, d.alias),
 				e.RunContext(cmdCtx, "rmi", d.ref),
@@ -356,6 +372,14 @@ func (s *storm) round(r int) {
 	}
 	for i, ref := range []string{inuse, inuseID} {
 		goRun(func() { res.inuse[i] = e.RunContext(cmdCtx, "rmi", ref) })
+	}
+	// Dangling-image prunes, spread over the storm: every build step is
+	// dangling until the build tags its last one.
+	for i := range res.prunes {
+		goRun(func() {
+			time.Sleep(time.Duration(i) * 1500 * time.Millisecond)
+			res.prunes[i] = e.RunContext(cmdCtx, "image", "prune", "-f")
+		})
 	}
 	for range stormReaders {
 		goRun(func() {
@@ -396,7 +420,7 @@ func (s *storm) round(r int) {
 	}
 	wg.Wait()
 	close(stormDone)
-	t.Logf("round %d: storm of %d commands took %v", r, stormBuilds+stormRuns+stormWebs+stormPulls+3*stormTaggers+3*len(doomed)+2+len(res.readers),
+	t.Logf("round %d: storm of %d commands took %v", r, stormBuilds+stormRuns+stormWebs+stormPulls+3*stormTaggers+3*len(doomed)+2+stormPrunes+len(res.readers),
 		time.Since(roundStart).Round(time.Millisecond))
 	if watchCtx.Err() == context.DeadlineExceeded {
 		t.Fatalf("round %d: deadline passed", r)
@@ -470,6 +494,12 @@ func (s *storm) round(r int) {
 		if ir.Code != 1 || ir.Stdout != "" || !strings.Contains(ir.Stderr, "conflict") || !strings.Contains(ir.Stderr, "container") {
 			t.Errorf("round %d: rmi of the image container %s uses (#%d) must fail with a conflict:\n%s", r, inuseCtr, i, ir)
 		}
+	}
+	for _, rr := range res.prunes {
+		if rr.Code != 0 {
+			t.Errorf("round %d: image prune:\n%s", r, rr)
+		}
+		t.Logf("round %d: image prune deleted %d image(s)", r, strings.Count(rr.Stdout, "deleted: "))
 	}
 	for _, rr := range res.readers {
 		if rr.Code != 0 {
