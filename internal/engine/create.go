@@ -201,6 +201,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		}
 	}()
 	if _, err := e.Snapshots.Prepare(id, img.TopChainID()); err != nil {
+		// A concurrent rmi may delete the image, and its GC the layers,
+		// between the lookup above and the container record that would
+		// have made the rmi refuse. Say so, not "parent not found". (Once
+		// prepared, the container's snapshot keeps its layers from GC.)
+		if _, gerr := e.Images.Get(img.ID); errdefs.IsNotFound(gerr) {
+			return nil, fmt.Errorf("image %s was removed while the container was being created: %w", o.Image, gerr)
+		}
 		return nil, fmt.Errorf("prepare rootfs: %w", err)
 	}
 	if err := e.writeEtcFiles(c); err != nil {

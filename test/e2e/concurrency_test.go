@@ -701,3 +701,57 @@ func TestConcurrencyBuildCacheHitVsRmi(t *testing.T) {
 		t.Errorf("system check:\n%s", r)
 	}
 }
+
+// TestConcurrencyRunVsRmi: containers created from an image while it is
+// removed. Either the container wins (it runs and the rmi is refused, or
+// the image goes but the container keeps its layers) or the rmi does (the
+// run says "No such image"); never a half-made container or an obscure
+// "parent not found" (which it was: GC took the layers between the lookup
+// and the container's snapshot).
+func TestConcurrencyRunVsRmi(t *testing.T) {
+	e := newEnv(t)
+	base := e.BusyboxImage()
+	const rounds, runs = 10, 2
+	for i := range rounds {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY f /f\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "f"), []byte(fmt.Sprintf("f-%d\n", i)), 0o644)
+		tag := fmt.Sprintf("rvr-%d", i)
+		id := strings.TrimPrefix(strings.TrimSpace(e.MustRun("build", "-q", "-t", tag, dir).Stdout), "sha256:")
+		res := make([]Result, runs+1)
+		var wg sync.WaitGroup
+		for j := range res {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if j == runs {
+					res[j] = e.Run("rmi", tag)
+				} else {
+					// By ID: a missing image is "No such image", not a pull.
+					res[j] = e.Run("run", "--rm", "--network", "none", id, "cat", "/f")
+				}
+			}()
+		}
+		wg.Wait()
+		rmi := res[runs]
+		if rmi.Code != 0 && !(rmi.Code == 1 && strings.Contains(rmi.Stderr, "conflict")) {
+			t.Errorf("round %d: rmi:\n%s", i, rmi)
+		}
+		for _, r := range res[:runs] {
+			ran := r.Code == 0 && r.Stdout == fmt.Sprintf("f-%d\n", i)
+			lost := r.Code == 125 && rmi.Code == 0 && strings.Contains(r.Stderr, "No such image")
+			if !ran && !lost {
+				t.Errorf("round %d: run during rmi (rmi exit %d):\n%s", i, rmi.Code, r)
+			}
+		}
+		if rmi.Code != 0 {
+			e.MustRun("rmi", tag)
+		}
+	}
+	if r := e.MustRun("ps", "-aq"); r.Stdout != "" {
+		t.Errorf("containers left:\n%s", r)
+	}
+	if r := e.Run("system", "check"); r.Code != 0 || r.Stdout != "ok\n" {
+		t.Errorf("system check:\n%s", r)
+	}
+}
