@@ -303,6 +303,23 @@ func (s *sandbox) close() {
 	}
 }
 
+// sandboxAlive reports whether build sandbox id is in use: its process
+// holds its lock. A probe of a sandbox being created cannot happen: what
+// names it (directory, snapshot, network namespace) exists only once its
+// lock is held.
+func (e *Engine) sandboxAlive(id string) bool {
+	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return err == unix.EWOULDBLOCK
+	}
+	unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
 // removeSandbox removes what a sandbox may have left on disk.
 func (e *Engine) removeSandbox(id string) {
 	dir := filepath.Join(e.buildRunDir(), id)

@@ -191,6 +191,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	if c.Mounts, err = e.resolveMounts(c, o.Volumes, cfg.Volumes); err != nil {
 		return nil, err
 	}
+	// Owned while it is made: a concurrent rm or prune must not take a
+	// container whose snapshot and /etc files are still being written.
+	release, err := e.Containers.HoldOwner(id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := e.Containers.Create(c); err != nil {
 		return nil, err
 	}

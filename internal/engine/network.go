@@ -375,10 +375,15 @@ func (e *Engine) NetworkPrune() ([]string, error) {
 	return e.Networks.Prune(e.NetworkUsers)
 }
 
-// repairNetwork releases network resources of containers that do not run.
+// repairNetwork releases network resources of containers no process is in
+// charge of. A container being started has its namespace before it runs,
+// and a build's RUN step has one without a container record: neither may
+// lose it to a concurrent prune.
 func (e *Engine) repairNetwork() []string {
 	return e.Networks.Repair(func(id string) bool {
-		c, err := e.Containers.Get(id)
-		return err == nil && c.State.Running
+		if c, err := e.Containers.Get(id); err == nil {
+			return e.live(c)
+		}
+		return e.sandboxAlive(id)
 	})
 }

@@ -36,10 +36,10 @@ func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneRepo
 		return nil, err
 	}
 	for _, c := range list {
-		if c.State.Running {
+		if e.live(c) {
 			continue
 		}
-		if err := e.removeStopped(c, false); err == nil {
+		if err := e.removeUnowned(c, false); err == nil {
 			r.Containers = append(r.Containers, c.ID)
 		}
 	}
@@ -70,7 +70,7 @@ func (e *Engine) cleanStale() []string {
 	for _, ent := range entries {
 		id := ent.Name()
 		c, err := e.Containers.Get(id)
-		if err == nil && c.State.Running {
+		if err == nil && e.live(c) {
 			continue
 		}
 		rootfs := filepath.Join(e.bundleDir(id), "rootfs")
@@ -221,7 +221,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
 		for _, ent := range entries {
 			c, err := e.Containers.Get(ent.Name())
-			if err != nil || !c.State.Running {
+			if err != nil || !e.live(c) {
 				problems = append(problems, "stale bundle "+e.bundleDir(ent.Name()))
 			}
 		}

@@ -755,3 +755,70 @@ func TestConcurrencyRunVsRmi(t *testing.T) {
 		t.Errorf("system check:\n%s", r)
 	}
 }
+
+// TestConcurrencyPruneVsStarts: `system prune` while containers start and
+// builds run their RUN steps. Prune may take a container that was created
+// but not yet started (its run then says "No such container", as Docker's
+// can), but never what a process is in charge of: it used to tear down the
+// bundle, rootfs and network namespace of containers being started and of
+// build sandboxes, which then failed in a dozen obscure ways.
+func TestConcurrencyPruneVsStarts(t *testing.T) {
+	e := netEnv(t)
+	base := e.BusyboxImage()
+	e.MustRun("run", "--rm", base, "true") // the default network exists
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN echo one > /x\nRUN echo two >> /x\n"), 0o644)
+	const rounds, runs, builds, prunes = 3, 5, 3, 3
+	for i := range rounds {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var results []Result
+		do := func(args ...string) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.Run(args...)
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}()
+		}
+		for range runs {
+			do("run", "--rm", base, "true")
+			do("run", "-d", base, "sleep", "1")
+		}
+		for j := range builds {
+			do("build", "-q", "--no-cache", "-t", fmt.Sprintf("pvs-%d-%d", i, j), dir)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range prunes {
+				r := e.Run("system", "prune", "-f")
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		}()
+		wg.Wait()
+		for _, r := range results {
+			pruned := r.Args[0] == "run" && r.Code == 125 && strings.Contains(r.Stderr, "No such container")
+			if r.Code != 0 && !pruned {
+				t.Errorf("round %d:\n%s", i, r)
+			}
+		}
+	}
+	for j := range builds {
+		if r := e.Run("run", "--rm", fmt.Sprintf("pvs-%d-%d", rounds-1, j), "cat", "/x"); r.Code != 0 || r.Stdout != "one\ntwo\n" {
+			t.Errorf("a container of a build:\n%s", r)
+		}
+	}
+	e.Eventually("the detached containers exit", func() bool {
+		return strings.TrimSpace(e.MustRun("ps", "-q").Stdout) == ""
+	})
+	e.MustRun("system", "prune", "-f")
+	if r := e.Run("system", "check"); r.Code != 0 || r.Stdout != "ok\n" {
+		t.Errorf("system check:\n%s", r)
+	}
+	waitCounts(e, netCounts{})
+}
