@@ -463,6 +463,7 @@ func (s *storm) round(r int) {
 			return strings.TrimSpace(body) == name
 		})
 	}
+	t.Logf("round %d: %d live containers at once, all on distinct IPs; %d distinct host ports", r, len(ips), len(ports))
 	for i, p := range pulls {
 		if pr := res.pulls[i]; pr.Code != 0 {
 			t.Errorf("round %d: pull #%d:\n%s", r, i, pr)
