@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -347,5 +348,31 @@ func TestCommitOnCallersLeaseSurvivesRmi(t *testing.T) {
 	e.mustCheck(t)
 	if _, err := e.snaps.Stat(got.TopChainID()); err != nil {
 		t.Fatalf("restored image's layer: %v", err)
+	}
+}
+
+// TestGetOfImageRemovedMidLookup: a lookup that read the record before a
+// concurrent rmi deleted it and GC took its blobs says "No such image", as
+// a lookup after the rmi would; a blob missing under a live record is not
+// hidden that way.
+func TestGetOfImageRemovedMidLookup(t *testing.T) {
+	e := newEnv(t)
+	img := e.importTar(t, smallTar(t, "f", "x"), "gone")
+	rec, err := e.is.readRecord(img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.Delete(rec.ManifestDigest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.is.Get(img.ID); err == nil || errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("Get with the manifest missing under a live record = %v, want a damage error", err)
+	}
+	// Now the record goes too, as an rmi's would before its GC.
+	if err := os.Remove(e.is.recordPath(img.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.is.load(img.ID, nil); !errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("load of an image removed meanwhile = %v, want No such image", err)
 	}
 }

@@ -707,8 +707,9 @@ func TestConcurrencyBuildCacheHitVsRmi(t *testing.T) {
 // removed. Either the container wins (it runs and the rmi is refused, or
 // the image goes but the container keeps its layers) or the rmi does (the
 // run says "No such image"); never a half-made container or an obscure
-// "parent not found" (which it was: GC took the layers between the lookup
-// and the container's snapshot).
+// "parent not found" or "manifest: content ... not found" (which it was:
+// GC took the layers between the lookup and the container's snapshot, or
+// the manifest between reading the image's record and its blobs).
 func TestConcurrencyRunVsRmi(t *testing.T) {
 	e := newEnv(t)
 	base := e.BusyboxImage()
