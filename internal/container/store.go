@@ -520,6 +520,33 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
+// TakeOwner is HoldOwner for a process about to start container id. The
+// lock may be held for a moment by a process removing the container (rm
+// and prune take it so no start begins on what they tear down): that one
+// gets up to wait to finish, and then the container is gone (ErrNotFound).
+// A live owner still there after wait is ErrConflict.
+func (s *Store) TakeOwner(id string, wait time.Duration) (release func(), err error) {
+	deadline := time.Now().Add(wait)
+	for {
+		release, err = s.HoldOwner(id)
+		if err == nil {
+			// The remover may have finished just before.
+			if _, err := s.Get(id); err != nil {
+				release()
+				return nil, err
+			}
+			return release, nil
+		}
+		if !errdefs.IsConflict(err) || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(10 * time.Millisecond)
+		if _, gerr := s.Get(id); gerr != nil {
+			return nil, gerr
+		}
+	}
+}
+
 // HoldOwner marks this process as the owner of container id — the one
 // process (supervisor, or a foreground berth run) that will record its exit.
 // The flock dies with the process, so OwnerAlive needs no PID checks and is

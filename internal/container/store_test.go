@@ -424,6 +424,35 @@ func TestOwnerLock(t *testing.T) {
 	}
 }
 
+// TestTakeOwnerAfterRemoval: a start that finds the owner lock held by a
+// process removing the container waits, and then reports the container
+// gone; a real owner that stays is a conflict.
+func TestTakeOwnerAfterRemoval(t *testing.T) {
+	s := newStore(t)
+	c := mustCreate(t, s, "doomed")
+	release, err := s.HoldOwner(c.ID) // the remover
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		s.Delete(c.ID)
+		release()
+	}()
+	if _, err := s.TakeOwner(c.ID, 5*time.Second); !errdefs.IsNotFound(err) {
+		t.Fatalf("TakeOwner of a container removed meanwhile = %v, want not found", err)
+	}
+	kept := mustCreate(t, s, "kept")
+	release, err = s.HoldOwner(kept.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := s.TakeOwner(kept.ID, 50*time.Millisecond); !errdefs.IsConflict(err) {
+		t.Fatalf("TakeOwner of an owned container = %v, want conflict", err)
+	}
+}
+
 func TestUnescapeMountinfo(t *testing.T) {
 	tests := []struct{ desc, in, want string }{
 		{"plain", "/a/b", "/a/b"},

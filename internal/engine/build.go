@@ -94,6 +94,9 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 		}
 		failpoint.Hit("build.before-tag")
 		if err := e.Images.Tag(img.ID, t); err != nil {
+			if errdefs.IsNotFound(err) {
+				return x.restore(ctx, img, tags)
+			}
 			return nil, err
 		}
 		retagged = true
@@ -101,7 +104,21 @@ func (e *Engine) Build(ctx context.Context, o BuildOptions) (*image.Image, error
 	if retagged {
 		return e.Images.Get(img.ID)
 	}
+	if len(tags) == 0 {
+		if _, err := e.Images.Get(img.ID); errdefs.IsNotFound(err) {
+			return x.restore(ctx, img, nil)
+		}
+	}
 	return img, nil
+}
+
+// restore puts back the image a build ended on after a concurrent rmi
+// removed it — an untagged image (a cache hit on another image's parent,
+// or a step just committed) goes with the image it is the parent of. Its
+// blobs and layers are still on the build's lease, so the record comes
+// back with the build's tags in one step, under the store lock.
+func (x *buildExec) restore(ctx context.Context, img *image.Image, tags []string) (*image.Image, error) {
+	return x.e.Images.Register(ctx, image.RegisterOptions{ManifestDigest: img.ManifestDigest, Refs: tags, Parent: img.Parent, Tagged: len(tags) > 0})
 }
 
 // buildRunDir holds the build sandboxes (RUN/build/<id>): never under
@@ -120,11 +137,8 @@ type buildExec struct {
 
 var _ build.Executor = (*buildExec)(nil)
 
-// hold puts img's blobs and layers on the build's lease.
-func (x *buildExec) hold(img *image.Image, err error) (*image.Image, error) {
-	if err != nil || img == nil {
-		return img, err
-	}
+// getLease is the build's lease, started on first use.
+func (x *buildExec) getLease() (*image.Lease, error) {
 	if x.lease == nil {
 		l, err := x.e.Images.NewLease()
 		if err != nil {
@@ -132,11 +146,29 @@ func (x *buildExec) hold(img *image.Image, err error) (*image.Image, error) {
 		}
 		x.lease = l
 	}
+	return x.lease, nil
+}
+
+// hold puts an existing image's blobs and layers on the build's lease, then
+// looks the image up again: a concurrent rmi + GC may have taken them
+// between the first lookup and the lease (see Lease.Add), and then the
+// image is gone for this build too (a cache miss, or FROM not found).
+func (x *buildExec) hold(img *image.Image, err error) (*image.Image, error) {
+	if err != nil || img == nil {
+		return img, err
+	}
+	lease, err := x.getLease()
+	if err != nil {
+		return nil, err
+	}
 	ds := append([]digest.Digest{img.Digest(), img.ManifestDigest}, img.ChainIDs...)
 	for _, l := range img.Layers {
 		ds = append(ds, l.Digest)
 	}
-	if err := x.lease.Add(ds...); err != nil {
+	if err := lease.Add(ds...); err != nil {
+		return nil, err
+	}
+	if _, err := x.e.Images.Get(img.ID); err != nil {
 		return nil, err
 	}
 	return img, nil
@@ -150,15 +182,26 @@ func (x *buildExec) BaseImage(ctx context.Context, ref string, o build.BaseOptio
 
 func (x *buildExec) Image(id string) (*image.Image, error) { return x.hold(x.e.Images.Get(id)) }
 
-func commitOptions(parent *image.Image, c build.Commit) image.CommitOptions {
+// commitOptions describe a step's image, committed onto the build's lease:
+// it must outlive the commit until the build ends (see restore).
+func (x *buildExec) commitOptions(parent *image.Image, c build.Commit) (image.CommitOptions, error) {
+	lease, err := x.getLease()
+	if err != nil {
+		return image.CommitOptions{}, err
+	}
 	return image.CommitOptions{
 		Parent: parent, Config: c.Config, Author: c.Author, Created: c.Created,
 		History: v1.History{CreatedBy: c.CreatedBy, Created: v1.Time{Time: c.Created}, Author: c.Author},
-	}
+		Lease:   lease,
+	}, nil
 }
 
 func (x *buildExec) Commit(ctx context.Context, parent *image.Image, c build.Commit) (*image.Image, error) {
-	return x.hold(x.e.Images.Commit(ctx, commitOptions(parent, c)))
+	o, err := x.commitOptions(parent, c)
+	if err != nil {
+		return nil, err
+	}
+	return x.e.Images.Commit(ctx, o)
 }
 
 // sandbox is one build step's writable rootfs: an active snapshot
@@ -265,6 +308,23 @@ func (s *sandbox) close() {
 	}
 }
 
+// sandboxAlive reports whether build sandbox id is in use: its process
+// holds its lock. A probe of a sandbox being created cannot happen: what
+// names it (directory, snapshot, network namespace) exists only once its
+// lock is held.
+func (e *Engine) sandboxAlive(id string) bool {
+	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return err == unix.EWOULDBLOCK
+	}
+	unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
 // removeSandbox removes what a sandbox may have left on disk.
 func (e *Engine) removeSandbox(id string) {
 	dir := filepath.Join(e.buildRunDir(), id)
@@ -278,17 +338,6 @@ func (e *Engine) removeSandbox(id string) {
 // sweepSandboxes removes the sandboxes of builds that died (kill -9):
 // those whose lock nobody holds. It says what it removed.
 func (e *Engine) sweepSandboxes() []string { return e.staleSandboxes(true) }
-
-// sandboxAlive reports whether build step id's sandbox lock is held: its
-// build runs.
-func (e *Engine) sandboxAlive(id string) bool {
-	fd, err := unix.Open(e.sandboxLock(id), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
-}
 
 // staleSandboxes lists (and with remove, removes) the sandboxes of builds
 // that died.
@@ -332,12 +381,11 @@ func (e *Engine) staleSandboxes(remove bool) []string {
 
 // commit turns the sandbox's upper dir into the step's image: a layer if
 // anything changed, else a metadata-only image (Docker's empty_layer).
-func (s *sandbox) commit(ctx context.Context, parent *image.Image, c build.Commit) (*image.Image, error) {
+func (s *sandbox) commit(ctx context.Context, o image.CommitOptions, epoch *time.Time) (*image.Image, error) {
 	if err := s.unmount(); err != nil {
 		return nil, err
 	}
 	failpoint.Hit("build.commit.after-unmount")
-	o := commitOptions(parent, c)
 	upper, err := s.e.Snapshots.UpperDir(sandboxKey(s.id))
 	if err != nil {
 		return nil, err
@@ -345,7 +393,7 @@ func (s *sandbox) commit(ctx context.Context, parent *image.Image, c build.Commi
 	if !dirEmpty(upper) {
 		pr, pw := io.Pipe()
 		go func() {
-			pw.CloseWithError(s.e.Snapshots.Diff(ctx, sandboxKey(s.id), pw, archive.TarOptions{SourceDateEpoch: c.SourceDateEpoch}))
+			pw.CloseWithError(s.e.Snapshots.Diff(ctx, sandboxKey(s.id), pw, archive.TarOptions{SourceDateEpoch: epoch}))
 		}()
 		defer pr.Close()
 		o.Layer = pr
@@ -372,7 +420,11 @@ func (x *buildExec) Write(ctx context.Context, parent *image.Image, fn func(root
 	if err := fn(s.rootfs); err != nil {
 		return nil, err
 	}
-	return x.hold(s.commit(ctx, parent, c))
+	o, err := x.commitOptions(parent, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.commit(ctx, o, c.SourceDateEpoch)
 }
 
 func (x *buildExec) Mount(ctx context.Context, img *image.Image) (string, func(), error) {
@@ -539,7 +591,11 @@ func (x *buildExec) Run(ctx context.Context, parent *image.Image, r build.RunSpe
 	}
 	scrubStubs(upper, pre)
 	discardVolumes(upper, volExisted)
-	return x.hold(s.commit(ctx, parent, c))
+	o, err := x.commitOptions(parent, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.commit(ctx, o, c.SourceDateEpoch)
 }
 
 // discardVolumes drops a RUN's changes below the image's VOLUMEs: Docker

@@ -198,6 +198,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	if c.Mounts, err = e.resolveMounts(c, o.Volumes, cfg.Volumes); err != nil {
 		return nil, err
 	}
+	// Owned while it is made: a concurrent rm or prune must not take a
+	// container whose snapshot and /etc files are still being written.
+	release, err := e.Containers.HoldOwner(id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := e.Containers.Create(c); err != nil {
 		return nil, err
 	}
@@ -209,6 +216,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 	}()
 	failpoint.Hit("create.after-record")
 	if _, err := e.Snapshots.Prepare(id, img.TopChainID()); err != nil {
+		// A concurrent rmi may delete the image, and its GC the layers,
+		// between the lookup above and the container record that would
+		// have made the rmi refuse. Say so, not "parent not found". (Once
+		// prepared, the container's snapshot keeps its layers from GC.)
+		if _, gerr := e.Images.Get(img.ID); errdefs.IsNotFound(gerr) {
+			return nil, fmt.Errorf("image %s was removed while the container was being created: %w", o.Image, gerr)
+		}
 		return nil, fmt.Errorf("prepare rootfs: %w", err)
 	}
 	failpoint.Hit("create.after-snapshot")

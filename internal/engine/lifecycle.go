@@ -191,30 +191,101 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 	if err != nil {
 		return err
 	}
+	for attempt := 0; ; attempt++ {
+		if c, err = e.settle(ctx, c); err != nil {
+			return err
+		}
+		if c.State.Running {
+			break
+		}
+		err = e.removeUnowned(c, volumes)
+		if !errors.Is(err, errOwned) || attempt == 3 {
+			return err
+		}
+		// A start took the container between settle and here: look again.
+		if c, err = e.Container(c.ID); err != nil {
+			return err
+		}
+	}
+	// Running: only with force, which kills it first.
+	if !force {
+		if c.State.Paused {
+			return fmt.Errorf("cannot remove container %q: container is paused and must be unpaused first: %w", c.Name, errdefs.ErrConflict)
+		}
+		return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.ID, errdefs.ErrConflict)
+	}
+	e.Containers.Update(c.ID, func(c *container.Container) error {
+		c.State.StoppedByUser = true
+		c.State.RemovalInProgress = true
+		c.Host.AutoRemove = false // this rm does the removal
+		return nil
+	})
+	if e.frozen(c) {
+		e.rt(c).Resume(c.ID)
+	}
+	failpoint.Hit("rm.after-mark")
+	e.rt(c).Kill(c.ID, unix.SIGKILL, true)
+	if err := e.waitStopped(ctx, c.ID, 30*time.Second); err != nil {
+		return err
+	}
+	if c, err = e.Containers.Get(c.ID); err != nil {
+		return err
+	}
+	return e.removeStopped(c, volumes)
+}
+
+// live reports whether a process is in charge of c: it runs, or its owner
+// (supervisor or foreground run) is still starting it, restarting it or
+// recording its exit. Only a container no one is in charge of may be torn
+// down by another process (rm, prune, repair).
+func (e *Engine) live(c *container.Container) bool {
+	return c.State.Running || e.Containers.OwnerAlive(c.ID)
+}
+
+// settle waits while c's owner is between states (starting the container,
+// or recording its exit), as Docker's rm waits for the container's lock,
+// and returns the record as it then is.
+func (e *Engine) settle(ctx context.Context, c *container.Container) (*container.Container, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.State.Running && e.Containers.OwnerAlive(c.ID) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("container %s is being started or stopped by another process: %w", short(c.ID), errdefs.ErrUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		var err error
+		if c, err = e.Container(c.ID); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// errOwned is removeUnowned's answer when a process took charge of the
+// container first.
+var errOwned = errors.New("the container is being started by another process")
+
+// removeUnowned removes a container no process is in charge of, holding
+// its owner lock meanwhile: a start cannot begin on what is being torn down
+// (one that loses the race finds no container).
+func (e *Engine) removeUnowned(c *container.Container, volumes bool) error {
+	release, err := e.Containers.HoldOwner(c.ID)
+	if errdefs.IsConflict(err) {
+		return fmt.Errorf("remove container %s: %w: %w", short(c.ID), errOwned, errdefs.ErrConflict)
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	// As it is now that nothing else can start it.
+	if c, err = e.Containers.Get(c.ID); err != nil {
+		return err
+	}
 	if c.State.Running {
-		if !force {
-			if c.State.Paused {
-				return fmt.Errorf("cannot remove container %q: container is paused and must be unpaused first: %w", c.Name, errdefs.ErrConflict)
-			}
-			return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.ID, errdefs.ErrConflict)
-		}
-		e.Containers.Update(c.ID, func(c *container.Container) error {
-			c.State.StoppedByUser = true
-			c.State.RemovalInProgress = true
-			c.Host.AutoRemove = false // this rm does the removal
-			return nil
-		})
-		if e.frozen(c) {
-			e.rt(c).Resume(c.ID)
-		}
-		failpoint.Hit("rm.after-mark")
-		e.rt(c).Kill(c.ID, unix.SIGKILL, true)
-		if err := e.waitStopped(ctx, c.ID, 30*time.Second); err != nil {
-			return err
-		}
-		if c, err = e.Containers.Get(c.ID); err != nil {
-			return err
-		}
+		return fmt.Errorf("remove container %s: %w: %w", short(c.ID), errOwned, errdefs.ErrConflict)
 	}
 	return e.removeStopped(c, volumes)
 }

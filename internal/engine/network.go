@@ -375,7 +375,10 @@ func (e *Engine) NetworkPrune() ([]string, error) {
 	return e.Networks.Prune(e.NetworkUsers)
 }
 
-// repairNetwork releases network resources of containers that do not run.
+// repairNetwork releases network resources of containers no process is in
+// charge of. A container being started has its namespace before it runs,
+// and a build's RUN step has one without a container record: neither may
+// lose it to a concurrent prune.
 func (e *Engine) repairNetwork() []string {
 	return e.Networks.Repair(e.netAlive)
 }
@@ -391,7 +394,7 @@ func (e *Engine) checkNetwork(repair bool) []string {
 // whose build is alive.
 func (e *Engine) netAlive(id string) bool {
 	if c, err := e.Containers.Get(id); err == nil {
-		return c.State.Running || e.Containers.OwnerAlive(id)
+		return e.live(c)
 	}
 	return e.sandboxAlive(id)
 }

@@ -86,7 +86,9 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, stdio Stdio) (*A
 	if c.State.Running {
 		return nil, fmt.Errorf("container %s is already running: %w", short(c.ID), errdefs.ErrConflict)
 	}
-	release, err := e.Containers.HoldOwner(c.ID)
+	// TakeOwner, not HoldOwner: an rm or prune may be removing it (holding
+	// the owner lock) since it was looked up; then it is "No such container".
+	release, err := e.Containers.TakeOwner(c.ID, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}

@@ -38,13 +38,13 @@ func (e *Engine) SystemPrune(ctx context.Context, all, volumes bool) (*PruneRepo
 		return nil, err
 	}
 	for _, c := range list {
-		if c.State.Running {
+		if e.live(c) {
 			continue
 		}
 		// Measured before: the writable layer is what removing the
 		// container gives back (Docker counts it too).
 		size, _ := e.Snapshots.ActiveUsage(c.Snapshot)
-		if err := e.removeStopped(c, false); err == nil {
+		if err := e.removeUnowned(c, false); err == nil {
 			r.Containers = append(r.Containers, c.ID)
 			r.Reclaimed += size
 		}
@@ -83,7 +83,7 @@ func (e *Engine) cleanStale() []string {
 		id := ent.Name()
 		c, err := e.Containers.Get(id)
 		// A live owner may be starting or finishing it: not stale.
-		if err == nil && (c.State.Running || e.Containers.OwnerAlive(id)) {
+		if err == nil && e.live(c) {
 			continue
 		}
 		rootfs := filepath.Join(e.bundleDir(id), "rootfs")
@@ -258,7 +258,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		entries, _ := os.ReadDir(filepath.Join(e.Root.Run, "bundles"))
 		for _, ent := range entries {
 			c, err := e.Containers.Get(ent.Name())
-			if err != nil || !(c.State.Running || e.Containers.OwnerAlive(c.ID)) {
+			if err != nil || !e.live(c) {
 				problems = append(problems, "stale bundle "+e.bundleDir(ent.Name()))
 			}
 		}
@@ -281,7 +281,7 @@ func stillRunning(e *Engine, id string) bool {
 // otherwise (a create that died before preparing it) the layer is
 // prepared again, empty, on its image.
 func (e *Engine) repairSnapshot(c *container.Container) []string {
-	if c.State.Running || e.Containers.OwnerAlive(c.ID) {
+	if e.live(c) {
 		return nil
 	}
 	if c.State.RemovalInProgress || c.Host.AutoRemove {

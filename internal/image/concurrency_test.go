@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -295,3 +296,83 @@ func TestCheckRepair(t *testing.T) {
 }
 
 func digestHex(s string) string { return digest.FromString(s).Encoded() }
+
+// TestCommitOnCallersLeaseSurvivesRmi: a build commits each step onto its
+// own lease; a concurrent rmi may delete the new, untagged image (pruned
+// with a child it is the parent of) and GC before the build tags it. The
+// lease keeps blobs and layers, and Register puts the record back with
+// the build's tags (Tagged: LastTagTime set, as Tag does).
+func TestCommitOnCallersLeaseSurvivesRmi(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := e.importTar(t, busyboxTar(t), "base")
+	lease, err := e.is.NewLease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	step, err := e.is.Commit(ctx, CommitOptions{Parent: base, Layer: bytes.NewReader(smallTar(t, "step", "built")), Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another image on top of the step, then its rmi: the untagged step
+	// goes with it, and GC runs.
+	child, err := e.is.Commit(ctx, CommitOptions{Parent: step, Layer: bytes.NewReader(smallTar(t, "child", "x")), Ref: "doomed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := e.is.Remove("doomed", RemoveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 3 || deleted[1].Deleted != child.ID || deleted[2].Deleted != step.ID {
+		t.Fatalf("rmi doomed: %+v, want untag, delete child, delete the step", deleted)
+	}
+	if _, err := e.is.GC(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.is.Get(step.ID); err == nil {
+		t.Fatal("the step survived the rmi: the test no longer tests the race")
+	}
+	got, err := e.is.Register(ctx, RegisterOptions{ManifestDigest: step.ManifestDigest, Refs: []string{"built:latest"}, Parent: step.Parent, Tagged: true})
+	if err != nil {
+		t.Fatalf("register the leased step again: %v", err)
+	}
+	if got.ID != step.ID || got.Parent != base.ID || got.LastTagTime.IsZero() || len(got.RepoTags) != 1 || got.RepoTags[0] != "built:latest" {
+		t.Fatalf("restored image: %+v", got)
+	}
+	lease.Release()
+	if _, err := e.is.GC(nil); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCheck(t)
+	if _, err := e.snaps.Stat(got.TopChainID()); err != nil {
+		t.Fatalf("restored image's layer: %v", err)
+	}
+}
+
+// TestGetOfImageRemovedMidLookup: a lookup that read the record before a
+// concurrent rmi deleted it and GC took its blobs says "No such image", as
+// a lookup after the rmi would; a blob missing under a live record is not
+// hidden that way.
+func TestGetOfImageRemovedMidLookup(t *testing.T) {
+	e := newEnv(t)
+	img := e.importTar(t, smallTar(t, "f", "x"), "gone")
+	rec, err := e.is.readRecord(img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.Delete(rec.ManifestDigest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.is.Get(img.ID); err == nil || errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("Get with the manifest missing under a live record = %v, want a damage error", err)
+	}
+	// Now the record goes too, as an rmi's would before its GC.
+	if err := os.Remove(e.is.recordPath(img.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.is.load(img.ID, nil); !errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("load of an image removed meanwhile = %v, want No such image", err)
+	}
+}

@@ -109,6 +109,12 @@ type CommitOptions struct {
 	Comment string
 	Ref     string    // optional repository[:tag]
 	Created time.Time // zero = now
+	// Lease, when set, holds what the new image needs (and its parent's
+	// items) beyond Commit's return, until the caller releases it: a build
+	// stands on each step's image until its last step is tagged, and an
+	// image committed untagged may be pruned by a concurrent rmi meanwhile.
+	// Nil: Commit uses a lease of its own, released when it returns.
+	Lease *Lease
 }
 
 // Commit creates an image from a parent, an optional new layer and a new
@@ -123,11 +129,14 @@ func (s *Store) Commit(ctx context.Context, opts CommitOptions) (*Image, error) 
 		}
 		target = ref.String()
 	}
-	lease, err := s.NewLease()
-	if err != nil {
-		return nil, err
+	lease := opts.Lease
+	if lease == nil {
+		var err error
+		if lease, err = s.NewLease(); err != nil {
+			return nil, err
+		}
+		defer lease.Release()
 	}
-	defer lease.Release()
 
 	var base configBlob
 	var layers []ocispec.Descriptor
@@ -207,11 +216,16 @@ type RegisterOptions struct {
 	ManifestDigest digest.Digest
 	Refs           []string // tags and/or name@digest references to point at it
 	Parent         string   // local parent image ID, usually ""
+	// Tagged says Refs are tags the user asked for (a build's -t): they set
+	// LastTagTime as Tag does. A pull or load names an image without it.
+	Tagged bool
 }
 
 // Register records a pulled or loaded image and points Refs at it. The
 // caller must hold a Lease covering the blobs and snapshots it wrote until
-// Register returns.
+// Register returns. It also puts back the record of an image removed while
+// a lease kept its blobs and layers (a build's result, pruned by a
+// concurrent rmi before the build could tag it).
 func (s *Store) Register(ctx context.Context, opts RegisterOptions) (*Image, error) {
 	m, err := s.readManifest(opts.ManifestDigest)
 	if err != nil {
@@ -244,7 +258,7 @@ func (s *Store) Register(ctx context.Context, opts RegisterOptions) (*Image, err
 	id := string(m.Config.Digest)
 	// Like Docker, a pull names an image without making it "tagged" by the
 	// user: LastTagTime stays unset.
-	if err := s.commitRecord(id, record{ManifestDigest: opts.ManifestDigest, Parent: opts.Parent, Size: size}, refs, false); err != nil {
+	if err := s.commitRecord(id, record{ManifestDigest: opts.ManifestDigest, Parent: opts.Parent, Size: size}, refs, opts.Tagged); err != nil {
 		return nil, err
 	}
 	return s.Get(id)

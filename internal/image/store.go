@@ -293,14 +293,14 @@ func (s *Store) load(id string, refs map[string]string) (*Image, error) {
 	}
 	m, err := s.readManifest(rec.ManifestDigest)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", ShortID(id), err)
+		return nil, s.blobError(id, err)
 	}
 	if string(m.Config.Digest) != id {
 		return nil, fmt.Errorf("image %s: manifest %s names config %s: %w", ShortID(id), rec.ManifestDigest, m.Config.Digest, errdefs.ErrInvalid)
 	}
 	cb, err := s.readConfig(m.Config.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", ShortID(id), err)
+		return nil, s.blobError(id, err)
 	}
 	img := &Image{
 		ID:             id,
@@ -316,6 +316,19 @@ func (s *Store) load(id string, refs map[string]string) (*Image, error) {
 	}
 	img.RepoTags, img.RepoDigests = refsOf(id, refs)
 	return img, nil
+}
+
+// blobError is load's error for a blob of image id it could not read. A
+// concurrent rmi may delete the record, and its GC the blob, after the
+// record was read: that image is simply gone ("No such image"). A blob
+// missing under a record that still exists is damage, reported as such.
+func (s *Store) blobError(id string, err error) error {
+	if errdefs.IsNotFound(err) {
+		if _, serr := os.Stat(s.recordPath(id)); errors.Is(serr, fs.ErrNotExist) {
+			return &NotFoundError{Ref: id}
+		}
+	}
+	return fmt.Errorf("image %s: %w", ShortID(id), err)
 }
 
 // refsOf returns the familiar tag and digest references pointing at id.

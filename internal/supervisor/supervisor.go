@@ -79,9 +79,12 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	release, err := o.Store.HoldOwner(o.ID)
-	if err != nil {
+	// Not found: removed (rm, prune) before it could start.
+	release, err := o.Store.TakeOwner(o.ID, 10*time.Second)
+	if errdefs.IsConflict(err) {
 		err = fmt.Errorf("container %s is already running: %w", o.ID, errdefs.ErrConflict)
+	}
+	if err != nil {
 		ready(err)
 		return err
 	}

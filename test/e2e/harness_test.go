@@ -250,11 +250,28 @@ func (e *Env) MustRun(args ...string) Result {
 	return r
 }
 
+// RunContext is Run bounded by ctx as well as by e.Timeout. Whichever ends
+// first, berth gets SIGQUIT rather than SIGKILL, so a hung berth prints every
+// goroutine's stack on its stderr (kept in the Result) before it dies.
+func (e *Env) RunContext(ctx context.Context, args ...string) Result {
+	e.t.Helper()
+	return e.runContext(ctx, nil, args)
+}
+
 func (e *Env) run(stdin *strings.Reader, args []string) Result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), e.Timeout)
+	return e.runContext(context.Background(), stdin, args)
+}
+
+func (e *Env) runContext(parent context.Context, stdin *strings.Reader, args []string) Result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(parent, e.Timeout)
 	defer cancel()
 	cmd := e.Cmd(ctx, args...)
+	// The Go runtime's answer to SIGQUIT is a goroutine dump; WaitDelay
+	// kills a berth that handles the signal instead (one proxying it to a
+	// container).
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {
@@ -267,7 +284,7 @@ func (e *Env) run(stdin *strings.Reader, args []string) Result {
 	switch {
 	case ctx.Err() != nil:
 		r.Code = -1
-		e.t.Errorf("berth %s: timed out after %v\n%s", strings.Join(args, " "), e.Timeout, r)
+		e.t.Errorf("berth %s: timed out (%v; limit per command %v)\n%s", strings.Join(args, " "), context.Cause(ctx), e.Timeout, r)
 	case errors.Is(err, exec.ErrWaitDelay):
 		r.Code = cmd.ProcessState.ExitCode()
 		e.t.Errorf("berth %s: exited but a child kept its stdout/stderr open", strings.Join(args, " "))

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -477,4 +478,60 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.NotFound(w, r)
+}
+
+// layerTar is an uncompressed layer holding files (path → content), in
+// path order with fixed times, so equal inputs give equal layers.
+func layerTar(files map[string][]byte) []byte {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range names {
+		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg, ModTime: time.Unix(1, 0)})
+		tw.Write(files[n])
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+// addLayers serves repo:tag as a Docker schema 2 image of the given
+// uncompressed layers (gzipped here, deterministically: images that share
+// a layer share its blob) and returns the image's config digest, its ID.
+func (f *fakeRegistry) addLayers(repo, tag string, layers ...[]byte) digest.Digest {
+	var diffIDs []string
+	var descs []any
+	blobs := map[digest.Digest][]byte{}
+	for _, raw := range layers {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(raw)
+		zw.Close()
+		d := digest.FromBytes(gz.Bytes())
+		blobs[d] = gz.Bytes()
+		diffIDs = append(diffIDs, digest.FromBytes(raw).String())
+		descs = append(descs, map[string]any{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": gz.Len(), "digest": d})
+	}
+	config, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+		"config": map[string]any{"Cmd": []string{"sh"}, "Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
+	})
+	cd := digest.FromBytes(config)
+	blobs[cd] = config
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config), "digest": cd},
+		"layers": descs,
+	})
+	f.mu.Lock()
+	for d, b := range blobs {
+		f.blobs[d] = b
+	}
+	f.mu.Unlock()
+	f.addManifest(repo, tag, "application/vnd.docker.distribution.manifest.v2+json", manifest)
+	return cd
 }
