@@ -504,7 +504,9 @@ func TestKill(t *testing.T) {
 	}
 
 	name2 := e.Name("kills")
-	e.RunDetached(name2, img, "sh", "-c", `trap "exit 9" USR1; while :; do sleep 0.1; done`)
+	e.RunDetached(name2, img, "sh", "-c", `trap "exit 9" USR1; echo ready; while :; do sleep 0.1; done`)
+	// PID 1 ignores a signal it has no handler for yet: kill once it has one.
+	e.Eventually("the handler is set", func() bool { return strings.Contains(e.MustRun("logs", name2).Stdout, "ready") })
 	e.MustRun("kill", "-s", "USR1", name2)
 	if code := strings.TrimSpace(e.MustRun("wait", name2).Stdout); code != "9" {
 		t.Errorf("exit after kill -s USR1 = %s, want 9", code)
