@@ -237,7 +237,8 @@ func (m *Manager) taggedRules(chain, tag string) int {
 	return n
 }
 
-// dnatCounts counts the port rules of each container.
+// dnatCounts counts the port rules of each container; its keys are the
+// containers that have any.
 func (m *Manager) dnatCounts() map[string]int {
 	out := map[string]int{}
 	c, err := nftables.New()

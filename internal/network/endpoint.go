@@ -363,7 +363,7 @@ func (m *Manager) Repair(alive func(id string) bool) []string {
 			bridges[l.Attrs().Index] = true
 		}
 	}
-	for id := range m.dnatTags() {
+	for id := range m.dnatCounts() {
 		if !alive(id) {
 			dead[id] = true
 		}

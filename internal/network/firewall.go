@@ -174,25 +174,6 @@ func (m *Manager) delDNAT(id string) error {
 	return c.Flush()
 }
 
-// dnatTags lists the container IDs that have port rules.
-func (m *Manager) dnatTags() map[string]bool {
-	out := map[string]bool{}
-	c, err := nftables.New()
-	if err != nil {
-		return out
-	}
-	rules, err := c.GetRules(m.table(), &nftables.Chain{Name: "ports", Table: m.table()})
-	if err != nil {
-		return out
-	}
-	for _, r := range rules {
-		if s := string(r.UserData); strings.HasPrefix(s, "c:") {
-			out[s[2:]] = true
-		}
-	}
-	return out
-}
-
 func concat(parts ...any) []expr.Any {
 	var out []expr.Any
 	for _, p := range parts {

@@ -248,30 +248,6 @@ func newVictim(t *testing.T) string {
 	return victim
 }
 
-// layerImage wraps an uncompressed layer tar as a one-layer image: its
-// gzip blob, config and Docker schema 2 manifest.
-func layerImage(layer []byte) *testImage {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(layer)
-	zw.Close()
-	img := &testImage{layer: gz.Bytes(), diffID: digest.FromBytes(layer)}
-	img.layerDigest = digest.FromBytes(img.layer)
-	img.config, _ = json.Marshal(map[string]any{
-		"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-		"config": map[string]any{"Cmd": []string{"sh"}},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{img.diffID.String()}},
-	})
-	img.configDigest = digest.FromBytes(img.config)
-	img.manifest, _ = json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(img.config), "digest": img.configDigest},
-		"layers": []any{map[string]any{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(img.layer), "digest": img.layerDigest}},
-	})
-	img.manifestDigest = digest.FromBytes(img.manifest)
-	return img
-}
-
 // dockerSave writes the layer as `docker save` would: manifest.json, the
 // config and DIR/layer.tar (uncompressed).
 func dockerSave(t *testing.T, layer []byte, ref string) []byte {

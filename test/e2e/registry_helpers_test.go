@@ -286,11 +286,17 @@ func makeTestImage(t *testing.T, extra int) *testImage {
 		tw.Write(data)
 	}
 	tw.Close()
+	return layerImage(raw.Bytes())
+}
+
+// layerImage wraps an uncompressed layer tar as a one-layer image: its
+// gzip blob, config and Docker schema 2 manifest.
+func layerImage(layer []byte) *testImage {
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(raw.Bytes())
+	zw.Write(layer)
 	zw.Close()
-	img := &testImage{layer: gz.Bytes(), diffID: digest.FromBytes(raw.Bytes())}
+	img := &testImage{layer: gz.Bytes(), diffID: digest.FromBytes(layer)}
 	img.layerDigest = digest.FromBytes(img.layer)
 	img.config, _ = json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
