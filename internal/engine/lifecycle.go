@@ -295,10 +295,12 @@ func (e *Engine) removeStopped(c *container.Container, volumes bool) error {
 		// Marked first, as Docker does: a removal that dies midway (its
 		// rootfs already gone) is then completed by system check --repair,
 		// not mistaken for a container to keep.
+		// On a full disk the mark cannot be written, and removing the
+		// container is how the user gets space back: go on without it.
 		if _, err := e.Containers.Update(c.ID, func(rec *container.Container) error {
 			rec.State.RemovalInProgress = true
 			return nil
-		}); err != nil && !errdefs.IsNotFound(err) {
+		}); err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, unix.ENOSPC) {
 			return err
 		}
 	}

@@ -102,21 +102,23 @@ func TestSoak(t *testing.T) {
 	t.Logf("with %s: %s; its supervisor %d: VmRSS %d KiB, %d fds", keep, baseKeep.summary(), s.keepShim, s.keepRSS0, s.keepFDs0)
 
 	// Phase 1: run --rm, mostly --network none, one in soakBridgeEvery on the
-	// default bridge. The container prints its cgroup path, which names its
-	// full ID: the cgroup check below and the harness's leak check use it.
+	// default bridge. The container prints the mount of its /etc/hostname,
+	// whose source names its full ID (its cgroup path does not: a private
+	// cgroup namespace shows it as /): the cgroup check below and the
+	// harness's leak check use it.
 	// Two cycles in soakFailEvery run a command that does not exist, so the
 	// failed-start cleanup path is soaked too (berth names the container's
 	// ID in its error).
 	var rssNone, rssBridge []int64
 	var rssAll []int64
 	failed := 0
-	cgLine := regexp.MustCompile(`(?m)/([0-9a-f]{64})$`)
+	idLine := regexp.MustCompile(`/([0-9a-f]{64})/hostname /etc/hostname `)
 	p1 := time.Now()
 	window := p1
 	for i := 0; i < rmCycles; i++ {
 		bridge := i%soakBridgeEvery == soakBridgeEvery-1
 		fail := i%soakFailEvery == soakFailEvery-2 || i%soakFailEvery == soakFailEvery/2-1
-		cmd := []string{"cat", "/proc/self/cgroup"}
+		cmd := []string{"grep", " /etc/hostname ", "/proc/self/mountinfo"}
 		if fail {
 			cmd = []string{"/no/such/soak-command"}
 		}
@@ -136,9 +138,9 @@ func TestSoak(t *testing.T) {
 			if r.Code != 0 {
 				t.Fatalf("cycle %d: %s", i, r)
 			}
-			m := cgLine.FindStringSubmatch(r.Stdout)
+			m := idLine.FindStringSubmatch(r.Stdout)
 			if m == nil {
-				t.Fatalf("cycle %d: no container ID in /proc/self/cgroup:\n%s", i, r)
+				t.Fatalf("cycle %d: no container ID in the mount of /etc/hostname:\n%s", i, r)
 			}
 			s.ids[m[1]] = true
 		}
