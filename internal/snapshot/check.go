@@ -31,16 +31,14 @@ func (s *Store) hasLeftovers() bool {
 	return false
 }
 
-// leftover says whether directory entry name is garbage: an rm-* dir, a
+// leftover says whether directory entry name is garbage: an rm-* or
 // new-* dir no live process holds, a stale temp file of an atomic write, or
 // a snapshot dir the index does not name. The caller holds the store lock.
 func (s *Store) leftover(idx *index, referenced map[string]bool, name string) bool {
 	switch {
 	case name == indexFile || name == lockFile || name == emptyDir:
 		return false
-	case strings.HasPrefix(name, rmPrefix):
-		return true
-	case strings.HasPrefix(name, newPrefix):
+	case strings.HasPrefix(name, rmPrefix), strings.HasPrefix(name, newPrefix):
 		return !inUse(filepath.Join(s.dir, name))
 	case strings.HasPrefix(name, "."+indexFile+".tmp-"):
 		return true
@@ -51,7 +49,8 @@ func (s *Store) leftover(idx *index, referenced map[string]bool, name string) bo
 	return false // not ours: leave it alone
 }
 
-// inUse reports whether a new-* dir is flocked by a running Apply/Prepare.
+// inUse reports whether a new-* or rm-* dir is flocked by a live process
+// (an Apply or Prepare building it, a Remove or GC deleting it).
 func inUse(p string) bool {
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

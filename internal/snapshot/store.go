@@ -538,7 +538,7 @@ func (s *Store) Remove(key string) error {
 		// files first, then write the index. A crash in between leaves an
 		// index naming an empty, unusable snapshot that the next Remove of
 		// key finishes.
-		os.RemoveAll(s.moveAside(r.ID))
+		s.moveAside(r.ID).remove()
 		if err := s.writeIndex(idx); err != nil {
 			unlock()
 			return err
@@ -551,18 +551,43 @@ func (s *Store) Remove(key string) error {
 	unlock()
 	// Past the commit point: a failure here leaves an rm-* dir for Cleanup.
 	failpoint.Hit("snapshot.remove.before-delete")
-	os.RemoveAll(doomed)
+	doomed.remove()
 	return nil
 }
 
-// moveAside renames snapshot dir id to an rm-* name and returns the path to
-// delete.
-func (s *Store) moveAside(id string) string {
-	doomed := filepath.Join(s.dir, rmPrefix+id+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	if err := os.Rename(s.path(id), doomed); err != nil {
-		return s.path(id)
+// doomedDir is a snapshot dir moved aside to be deleted outside the store
+// lock. It stays flocked until it is gone, so that Check and Cleanup (which
+// take the store lock) tell it from one a crashed process left behind.
+type doomedDir struct {
+	path string
+	fd   int // the flocked dir, or -1
+}
+
+// moveAside flocks snapshot dir id and renames it to an rm-* name. The
+// caller holds the store lock, so the dir is never seen unlocked under its
+// rm-* name while its deleter lives.
+func (s *Store) moveAside(id string) doomedDir {
+	d := doomedDir{path: s.path(id), fd: -1}
+	if fd, err := unix.Open(d.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			d.fd = fd
+		} else {
+			unix.Close(fd)
+		}
 	}
-	return doomed
+	doomed := filepath.Join(s.dir, rmPrefix+id+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Rename(d.path, doomed); err == nil {
+		d.path = doomed
+	}
+	return d
+}
+
+// remove deletes the dir, then lets go of its lock.
+func (d doomedDir) remove() {
+	os.RemoveAll(d.path)
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+	}
 }
 
 // Diff writes the changes in active snapshot key (its upper dir) as an OCI
@@ -629,17 +654,17 @@ func (s *Store) GC(keep map[digest.Digest]bool) (removed int, reclaimed int64, e
 		return 0, 0, err
 	}
 	failpoint.Hit("snapshot.gc.after-index")
-	var paths []string
+	var dirs []doomedDir
 	for _, r := range doomed {
-		paths = append(paths, s.moveAside(r.ID))
+		dirs = append(dirs, s.moveAside(r.ID))
 	}
 	unlock()
 	failpoint.Hit("snapshot.gc.before-delete")
 	// Past the commit point: measure and delete without the lock held.
-	for _, p := range paths {
-		n, _ := diskUsage(p)
+	for _, d := range dirs {
+		n, _ := diskUsage(d.path)
 		reclaimed += n
-		os.RemoveAll(p)
+		d.remove()
 	}
 	return len(doomed), reclaimed, nil
 }

@@ -528,6 +528,37 @@ func TestCheckAndCleanup(t *testing.T) {
 	}
 }
 
+// TestCheckSparesDirBeingDeleted: a dir a Remove or GC is deleting (moved
+// aside, outside the lock) is not a leftover while its deleter lives; once
+// it is gone, or if the deleter died, nothing or a leftover is reported.
+func TestCheckSparesDirBeingDeleted(t *testing.T) {
+	s := openStore(t)
+	if err := os.Mkdir(s.path("41"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.path("41", "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := s.moveAside("41")
+	if d.fd < 0 || !strings.HasPrefix(filepath.Base(d.path), rmPrefix) {
+		t.Fatalf("moveAside: %+v", d)
+	}
+	if p, err := s.Check(false); err != nil || len(p) != 0 {
+		t.Fatalf("while being deleted: %v %v", p, err)
+	}
+	d.remove()
+	if p, err := s.Check(false); err != nil || len(p) != 0 {
+		t.Fatalf("after the delete: %v %v", p, err)
+	}
+	// A deleter that died: its rm-* dir is unlocked.
+	if err := os.Mkdir(filepath.Join(s.dir, rmPrefix+"42-x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Check(false); err != nil || len(p) != 1 || p[0] != "leftover "+rmPrefix+"42-x" {
+		t.Fatalf("a dead deleter's dir: %v %v", p, err)
+	}
+}
+
 func TestOpenRejectsOverlayUnsafePath(t *testing.T) {
 	for _, bad := range []string{"a,b", "a:b"} {
 		if _, err := Open(filepath.Join(t.TempDir(), bad)); !errors.Is(err, errdefs.ErrInvalid) {
