@@ -229,7 +229,9 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 				e.reconcile(c)
 			}
 		}
-		if _, err := e.Snapshots.Mounts(c.Snapshot); err != nil {
+		// A live owner may be removing it (--rm) this very moment, or may
+		// just have finished (the record then is gone too).
+		if _, err := e.Snapshots.Mounts(c.Snapshot); err != nil && !e.live(c) && recordExists(e, c.ID) {
 			problems = append(problems, fmt.Sprintf("container %s: rootfs snapshot missing: %v", short(c.ID), err))
 			if repair && errdefs.IsNotFound(err) {
 				problems = append(problems, e.repairSnapshot(c)...)
@@ -266,6 +268,13 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		problems = append(problems, e.checkNetwork(false)...)
 	}
 	return problems, nil
+}
+
+// recordExists re-reads the record of a container whose state was just
+// found wanting: a removal may have completed since the list was read.
+func recordExists(e *Engine, id string) bool {
+	_, err := e.Containers.Get(id)
+	return !errdefs.IsNotFound(err)
 }
 
 // stillRunning re-reads the record of a container whose owner was just
