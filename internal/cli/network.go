@@ -112,23 +112,9 @@ func newNetworkCmd(a *app) *cobra.Command {
 	rm := &cobra.Command{
 		Use: "rm NETWORK [NETWORK...]", Aliases: []string{"remove"}, Short: "Remove one or more networks", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			failed := false
-			for _, ref := range args {
-				if err := e.NetworkRemove(ref); err != nil {
-					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
-					failed = true
-					continue
-				}
-				fmt.Fprintln(a.stdout, ref)
-			}
-			if failed {
-				return StatusError{Status: 1}
-			}
-			return nil
+			return a.forEach(args, func(e *engine.Engine, ref string) error {
+				return e.NetworkRemove(ref)
+			})
 		},
 	}
 

@@ -7,6 +7,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/internal/engine"
 	"github.com/berth/berth/internal/volume"
 )
 
@@ -113,23 +114,9 @@ func newVolumeCmd(a *app) *cobra.Command {
 	rm := &cobra.Command{
 		Use: "rm [OPTIONS] VOLUME [VOLUME...]", Aliases: []string{"remove"}, Short: "Remove one or more volumes", Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			failed := false
-			for _, name := range args {
-				if err := e.Volumes.Remove(name, e.VolumeUsers); err != nil {
-					fmt.Fprintln(a.stderr, "Error response from daemon: "+userMessage(err))
-					failed = true
-					continue
-				}
-				fmt.Fprintln(a.stdout, name)
-			}
-			if failed {
-				return StatusError{Status: 1}
-			}
-			return nil
+			return a.forEach(args, func(e *engine.Engine, name string) error {
+				return e.Volumes.Remove(name, e.VolumeUsers)
+			})
 		},
 	}
 	rm.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of one or more volumes")

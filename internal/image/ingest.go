@@ -225,22 +225,11 @@ func (s *Store) Unpack(ctx context.Context, lease *Lease, parentChain digest.Dig
 // The parent snapshot must exist (unpack base first; download in any order
 // with FetchBlob, then Unpack, when layers arrive in parallel).
 func (s *Store) FetchLayer(ctx context.Context, lease *Lease, parentChain digest.Digest, desc ocispec.Descriptor, diffID digest.Digest, open BlobOpener) (digest.Digest, error) {
-	if err := checkDesc(lease, desc); err != nil {
+	chainID, have, err := s.beginLayer(lease, parentChain, desc, diffID)
+	if err != nil {
 		return "", err
 	}
-	if err := diffID.Validate(); err != nil {
-		return "", fmt.Errorf("layer %s: diff ID %q: %v: %w", desc.Digest, diffID, err, errdefs.ErrInvalid)
-	}
-	chainID := chainOf(parentChain, diffID)
-	if err := lease.Add(desc.Digest, chainID); err != nil {
-		return "", err
-	}
-	_, statErr := s.snaps.Stat(chainID)
-	haveSnap := statErr == nil
-	if statErr != nil && !errdefs.IsNotFound(statErr) {
-		return "", statErr
-	}
-	if haveSnap || s.cs.Exists(desc.Digest) {
+	if have {
 		if err := s.FetchBlob(ctx, lease, desc, open); err != nil {
 			return "", err
 		}
@@ -273,6 +262,27 @@ func (s *Store) FetchLayer(ctx context.Context, lease *Lease, parentChain digest
 	return chainID, nil
 }
 
+// beginLayer checks a layer's descriptor and diff ID, puts the layer on the
+// lease and reports whether its blob or snapshot is already there (then
+// the caller completes what is missing instead of streaming it whole).
+func (s *Store) beginLayer(lease *Lease, parentChain digest.Digest, desc ocispec.Descriptor, diffID digest.Digest) (chainID digest.Digest, have bool, err error) {
+	if err := checkDesc(lease, desc); err != nil {
+		return "", false, err
+	}
+	if err := diffID.Validate(); err != nil {
+		return "", false, fmt.Errorf("layer %s: diff ID %q: %v: %w", desc.Digest, diffID, err, errdefs.ErrInvalid)
+	}
+	chainID = chainOf(parentChain, diffID)
+	if err := lease.Add(desc.Digest, chainID); err != nil {
+		return "", false, err
+	}
+	_, statErr := s.snaps.Stat(chainID)
+	if statErr != nil && !errdefs.IsNotFound(statErr) {
+		return "", false, statErr
+	}
+	return chainID, statErr == nil || s.cs.Exists(desc.Digest), nil
+}
+
 // IngestLayer is FetchLayer for a stream that can be read only once and
 // not resumed (a layer inside an archive being loaded): r goes at the same
 // time into a content ingest and, decompressed, into the snapshot on
@@ -281,21 +291,11 @@ func (s *Store) FetchLayer(ctx context.Context, lease *Lease, parentChain digest
 // nothing of r is kept: the ingest is dropped, and a snapshot unpacked
 // from bad bytes is left unreferenced for GC.
 func (s *Store) IngestLayer(ctx context.Context, lease *Lease, parentChain digest.Digest, desc ocispec.Descriptor, diffID digest.Digest, r io.Reader) (digest.Digest, error) {
-	if err := checkDesc(lease, desc); err != nil {
+	chainID, have, err := s.beginLayer(lease, parentChain, desc, diffID)
+	if err != nil {
 		return "", err
 	}
-	if err := diffID.Validate(); err != nil {
-		return "", fmt.Errorf("layer %s: diff ID %q: %v: %w", desc.Digest, diffID, err, errdefs.ErrInvalid)
-	}
-	chainID := chainOf(parentChain, diffID)
-	if err := lease.Add(desc.Digest, chainID); err != nil {
-		return "", err
-	}
-	_, statErr := s.snaps.Stat(chainID)
-	if statErr != nil && !errdefs.IsNotFound(statErr) {
-		return "", statErr
-	}
-	if statErr == nil || s.cs.Exists(desc.Digest) {
+	if have {
 		if err := s.IngestBlob(ctx, lease, desc, r); err != nil {
 			return "", err
 		}

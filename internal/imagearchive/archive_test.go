@@ -18,32 +18,11 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/image"
-	"github.com/berth/berth/internal/root"
-	"github.com/berth/berth/internal/snapshot"
+	"github.com/berth/berth/internal/image/imagetest"
 )
 
-func newStore(t *testing.T) *image.Store {
-	t.Helper()
-	r := root.New(t.TempDir())
-	if err := r.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := content.Open(r.Content())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := snapshot.Open(r.Snapshots())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := image.Open(r, cs, ss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func newStore(t *testing.T) *image.Store { return imagetest.OpenStore(t) }
 
 type ent struct {
 	name string

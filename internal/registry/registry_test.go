@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -14,16 +13,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/berth/berth/internal/content"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/image"
-	"github.com/berth/berth/internal/root"
-	"github.com/berth/berth/internal/snapshot"
+	"github.com/berth/berth/internal/image/imagetest"
 )
 
 // TestDockerHubNames pins Docker's normalisation of the names the tutorial
@@ -188,30 +184,9 @@ func TestPushPullRoundTrip(t *testing.T) {
 	if _, err := pc.Pull(ctx, named, PullOptions{Platform: "linux/s390x"}); err == nil || !strings.Contains(err.Error(), "does not match the specified platform") {
 		t.Fatalf("wrong platform: %v", err)
 	}
-	var _ = reference.FamiliarString
-	var _ = errors.Is
 }
 
-func openStore(t *testing.T) *image.Store {
-	t.Helper()
-	r := root.New(t.TempDir())
-	if err := r.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := content.Open(r.Content())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := snapshot.Open(r.Snapshots())
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := image.Open(r, cs, ss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return is
-}
+func openStore(t *testing.T) *image.Store { return imagetest.OpenStore(t) }
 
 // TestCompressUploading: a new local layer is gzipped and uploaded in one
 // pass (not through the compress-then-upload fallback), and the gzip is
