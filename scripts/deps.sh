@@ -25,6 +25,7 @@ default_pkgs=(
 	hyperfine        # bench/run.sh
 	redis-tools      # bench/network.sh: redis-benchmark through a published port
 	procps
+	strace           # e2e: which syscalls a command issues (fsyncs of run --rm)
 )
 
 if (($#)); then pkgs=("$@"); else pkgs=("${default_pkgs[@]}"); fi

@@ -89,7 +89,7 @@ func (s *Store) ownerLockPath(id string) string {
 // Load and Save instead. Never hold it across supervisor.Spawn: the
 // supervisor needs it to record the start.
 func (s *Store) Lock(id string) (unlock func(), err error) {
-	if !isID(id) {
+	if !IsID(id) {
 		return nil, notFound(id)
 	}
 	unlock, err = fsutil.Lock(s.lockPath(id), s.LockTimeout)
@@ -114,7 +114,7 @@ func (s *Store) Create(c *Container) error {
 	if c.ID == "" {
 		c.ID = NewID()
 	}
-	if !isID(c.ID) {
+	if !IsID(c.ID) {
 		return fmt.Errorf("container ID %q is not 64 hex digits: %w", c.ID, errdefs.ErrInvalid)
 	}
 	c.Name = strings.TrimPrefix(c.Name, "/")
@@ -156,8 +156,12 @@ func (s *Store) Create(c *Container) error {
 		return &nameConflictError{name: c.Name, holder: holder}
 	}
 	// Name first, record second: a crash in between leaves a reservation
-	// without a record, which nameHolder treats as free.
-	if err := fsutil.WriteFileAtomic(s.namePath(c.Name), []byte(c.ID), 0o600); err != nil {
+	// without a record, which nameHolder treats as free. A --rm container
+	// is removed anyway if the machine crashes, so its records do not wait
+	// for the disk; what a power loss leaves of them (nothing, or empty
+	// files) is skipped by List and cleared by system check.
+	durable := !c.Host.AutoRemove
+	if err := fsutil.WriteFile(s.namePath(c.Name), []byte(c.ID), 0o600, durable); err != nil {
 		return fmt.Errorf("reserve name %q: %w", c.Name, err)
 	}
 	failpoint.Hit("container.create.after-name")
@@ -166,7 +170,7 @@ func (s *Store) Create(c *Container) error {
 		return fmt.Errorf("create container directory: %w", err)
 	}
 	failpoint.Hit("container.create.before-record")
-	if err := s.Save(c); err != nil {
+	if err := s.save(c, durable); err != nil {
 		os.RemoveAll(s.Dir(c.ID))
 		os.Remove(s.namePath(c.Name))
 		return err
@@ -187,7 +191,7 @@ func (s *Store) nameHolder(name string) (string, error) {
 		return "", fmt.Errorf("read name index: %w", err)
 	}
 	id := string(bytes.TrimSpace(data))
-	if !isID(id) {
+	if !IsID(id) {
 		return "", nil
 	}
 	c, err := s.Load(id)
@@ -211,7 +215,7 @@ func (s *Store) Get(ref string) (*Container, error) {
 	if ref == "" {
 		return nil, notFound(ref)
 	}
-	if isID(ref) {
+	if IsID(ref) {
 		c, err := s.Load(ref)
 		if err == nil || !errdefs.IsNotFound(err) {
 			return c, err
@@ -258,7 +262,7 @@ func (s *Store) Get(ref string) (*Container, error) {
 // Load reads container id's record without locking. Most callers want Get;
 // Load is for code that holds Lock(id) and for exact-ID reads.
 func (s *Store) Load(id string) (*Container, error) {
-	if !isID(id) {
+	if !IsID(id) {
 		return nil, notFound(id)
 	}
 	var c Container
@@ -285,11 +289,7 @@ func (s *Store) save(c *Container, durable bool) error {
 	if err != nil {
 		return err
 	}
-	write := fsutil.ReplaceFile
-	if durable {
-		write = fsutil.WriteFileAtomic
-	}
-	if err := write(s.recordPath(c.ID), data, 0o600); err != nil {
+	if err := fsutil.WriteFile(s.recordPath(c.ID), data, 0o600, durable); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return notFound(c.ID) // removed meanwhile
 		}
@@ -309,7 +309,7 @@ func (s *Store) ids() ([]string, error) {
 	}
 	ids := make([]string, 0, len(ents))
 	for _, e := range ents {
-		if e.IsDir() && isID(e.Name()) {
+		if e.IsDir() && IsID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}
@@ -317,7 +317,9 @@ func (s *Store) ids() ([]string, error) {
 }
 
 // List returns every container, newest first (the order of `docker ps -a`).
-// Directories without a record (a Create in progress, a crash) are skipped.
+// Directories without a record (a Create in progress, a crash) are skipped,
+// and so are unreadable records (a power loss; see Unreadable), as
+// Docker's daemon skips a container it cannot load.
 func (s *Store) List() ([]*Container, error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -334,11 +336,11 @@ func (s *Store) List() ([]*Container, error) {
 			s.removeTree(filepath.Join(s.dir, name))
 			continue
 		}
-		if !e.IsDir() || !isID(name) {
+		if !e.IsDir() || !IsID(name) {
 			continue
 		}
 		c, err := s.Load(name)
-		if errdefs.IsNotFound(err) {
+		if errdefs.IsNotFound(err) || errors.Is(err, fsutil.ErrCorrupt) {
 			continue
 		}
 		if err != nil {
@@ -353,6 +355,24 @@ func (s *Store) List() ([]*Container, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// Unreadable returns the IDs of containers whose record does not parse,
+// each with the reason. Only a power loss that caught a write which does not
+// wait for the disk (a state change, a --rm container's creation) leaves
+// one; Delete removes such a container.
+func (s *Store) Unreadable() (map[string]error, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	bad := map[string]error{}
+	for _, id := range ids {
+		if _, err := s.Load(id); errors.Is(err, fsutil.ErrCorrupt) {
+			bad[id] = err
+		}
+	}
+	return bad, nil
 }
 
 // Update runs fn on container id's record under its lock and writes the
@@ -441,7 +461,7 @@ func (s *Store) dropName(name, id string) {
 // refuses (errdefs.ErrConflict) while anything is mounted inside the
 // directory, so it can never delete through a mount into an image or volume.
 func (s *Store) Delete(id string) error {
-	if !isID(id) {
+	if !IsID(id) {
 		return fmt.Errorf("container ID %q: %w", id, errdefs.ErrInvalid)
 	}
 	dir := s.Dir(id)
@@ -553,7 +573,7 @@ func (s *Store) TakeOwner(id string, wait time.Duration) (release func(), err er
 // immune to PID reuse; a reboot forgets it with the run directory. It fails
 // with errdefs.ErrConflict when another live process already owns id.
 func (s *Store) HoldOwner(id string) (release func(), err error) {
-	if !isID(id) {
+	if !IsID(id) {
 		return nil, notFound(id)
 	}
 	// A releasing owner unlinks the file before closing it, so the lock we
@@ -634,7 +654,8 @@ func isHex(s string) bool {
 	return s != ""
 }
 
-func isID(s string) bool { return len(s) == 64 && isHex(s) }
+// IsID reports whether s is a full container ID (64 lowercase hex digits).
+func IsID(s string) bool { return len(s) == 64 && isHex(s) }
 
 // notFoundError carries Docker's exact wording and the not-found class.
 type notFoundError struct{ ref string }

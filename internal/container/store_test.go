@@ -39,7 +39,7 @@ func TestNewID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		id := NewID()
-		if !isID(id) {
+		if !IsID(id) {
 			t.Fatalf("NewID() = %q: not 64 hex digits", id)
 		}
 		if seen[id] {

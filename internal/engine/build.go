@@ -252,7 +252,7 @@ func (e *Engine) newSandbox(id string, parent *image.Image, readOnly bool) (_ *s
 	if parent != nil {
 		chain = parent.TopChainID()
 	}
-	mounts, err := e.Snapshots.Prepare(sandboxKey(id), chain)
+	mounts, err := e.Snapshots.PrepareEphemeral(sandboxKey(id), chain)
 	if err != nil {
 		return nil, fmt.Errorf("build sandbox: %w", err)
 	}

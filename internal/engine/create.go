@@ -215,7 +215,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		}
 	}()
 	failpoint.Hit("create.after-record")
-	if _, err := e.Snapshots.Prepare(id, img.TopChainID()); err != nil {
+	prepare := e.Snapshots.Prepare
+	if c.Host.AutoRemove {
+		prepare = e.Snapshots.PrepareEphemeral // removed anyway after a crash
+	}
+	if _, err := prepare(id, img.TopChainID()); err != nil {
 		// A concurrent rmi may delete the image, and its GC the layers,
 		// between the lookup above and the container record that would
 		// have made the rmi refuse. Say so, not "parent not found". (Once

@@ -218,6 +218,20 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 	if err := add(e.Images.Check(repair)); err != nil {
 		return nil, err
 	}
+	bad, err := e.Containers.Unreadable()
+	if err != nil {
+		return nil, err
+	}
+	for id, why := range bad {
+		problems = append(problems, fmt.Sprintf("container %s: unreadable record (%v)", short(id), why))
+		if repair && !e.Containers.OwnerAlive(id) {
+			// Its writable layer goes with the orphans below.
+			e.teardown(&container.Container{ID: id})
+			if err := e.Containers.Delete(id); err != nil {
+				problems = append(problems, fmt.Sprintf("container %s: remove: %v", short(id), err))
+			}
+		}
+	}
 	cs, err := e.Containers.List()
 	if err != nil {
 		return nil, err
@@ -251,6 +265,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 			problems = append(problems, fmt.Sprintf("container %s: image %s missing", short(c.ID), short(c.Image)))
 		}
 	}
+	problems = append(problems, e.orphanLayers(repair)...)
 	if repair {
 		problems = append(problems, e.cleanStale()...)
 		// Then the bridges and rules of every network, as a reboot or a
@@ -268,6 +283,34 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 		problems = append(problems, e.checkNetwork(false)...)
 	}
 	return problems, nil
+}
+
+// orphanLayers finds (and with repair, removes) the writable layers of
+// containers that no longer exist. No live command leaves one (create
+// writes the record before the layer, removal deletes the layer first), but
+// a power loss can: a --rm container's records do not wait for the disk.
+func (e *Engine) orphanLayers(repair bool) []string {
+	keys, err := e.Snapshots.Active()
+	if err != nil {
+		return nil // the snapshot check above has reported it
+	}
+	var found []string
+	for _, key := range keys {
+		if !container.IsID(key) {
+			continue // a build's sandbox: staleSandboxes' business
+		}
+		if _, err := e.Containers.Load(key); !errdefs.IsNotFound(err) {
+			continue
+		}
+		found = append(found, fmt.Sprintf("container %s: writable layer without a container", short(key)))
+		if repair {
+			e.teardown(&container.Container{ID: key})
+			if err := e.Snapshots.Remove(key); err != nil && !errdefs.IsNotFound(err) {
+				found = append(found, fmt.Sprintf("container %s: remove its layer: %v", short(key), err))
+			}
+		}
+	}
+	return found
 }
 
 // recordExists re-reads the record of a container whose state was just
@@ -318,6 +361,7 @@ func (e *Engine) Boot(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	e.cleanStale()
+	e.orphanLayers(true) // what a power loss left of --rm containers
 	var started []string
 	var errs []string
 	for _, c := range cs {

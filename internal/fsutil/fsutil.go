@@ -7,6 +7,7 @@ package fsutil
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,10 +26,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 // ReplaceFile is WriteFileAtomic without the fsyncs: atomic against a
-// crash of any process (kill -9), but a power loss may bring back the
-// previous version. For records of volatile state — a container's running
-// or exited status is reconciled after a reboot anyway — where a start
-// should not wait for the disk.
+// crash of any process (kill -9), but after a power loss the file may hold
+// the previous version or, on a filesystem that does not write a file's
+// data before a rename of it (ext4 without a journal), nothing at all. For
+// records of volatile state — a container's running or exited status is
+// reconciled after a reboot anyway, a --rm container is removed — where a
+// start should not wait for the disk. Their readers treat ErrCorrupt as
+// a power loss's leftover.
 func ReplaceFile(path string, data []byte, perm os.FileMode) error {
 	return writeAtomic(path, data, perm, false)
 }
@@ -71,14 +75,30 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	return SyncDir(dir)
 }
 
+// WriteFile writes data with WriteFileAtomic if durable, ReplaceFile
+// otherwise.
+func WriteFile(path string, data []byte, perm os.FileMode, durable bool) error {
+	return writeAtomic(path, data, perm, durable)
+}
+
 // WriteJSONAtomic marshals v and writes it with WriteFileAtomic.
 func WriteJSONAtomic(path string, v any, perm os.FileMode) error {
+	return WriteJSON(path, v, perm, true)
+}
+
+// WriteJSON marshals v and writes it with WriteFileAtomic if durable,
+// ReplaceFile otherwise.
+func WriteJSON(path string, v any, perm os.FileMode, durable bool) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, data, perm)
+	return writeAtomic(path, data, perm, durable)
 }
+
+// ErrCorrupt marks a record ReadJSON could not parse: a bug, a hand edit,
+// or a power loss that caught a ReplaceFile (see there).
+var ErrCorrupt = errors.New("corrupt record")
 
 // ReadJSON reads path into v. A missing file is reported as errdefs.ErrNotFound.
 func ReadJSON(path string, v any) error {
@@ -90,7 +110,7 @@ func ReadJSON(path string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: corrupt record: %w", path, err)
+		return fmt.Errorf("%s: %w: %w", path, ErrCorrupt, err)
 	}
 	return nil
 }

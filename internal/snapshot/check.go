@@ -127,13 +127,16 @@ func (s *Store) Check(repair bool) ([]string, error) {
 	}
 	defer unlock()
 	var problems []string
-	idx, err := s.readIndex()
+	idx, err := s.loadIndex()
 	if err != nil {
 		problems = append(problems, err.Error())
 		if !repair {
 			return problems, nil
 		}
 		if idx, err = s.rebuildIndex(); err != nil {
+			return problems, err
+		}
+		if err := s.writeIndex(idx, true); err != nil {
 			return problems, err
 		}
 	}
@@ -188,7 +191,7 @@ func (s *Store) Check(repair bool) ([]string, error) {
 		}
 	}
 	if repair && changed {
-		if err := s.writeIndex(idx); err != nil {
+		if err := s.writeIndex(idx, true); err != nil {
 			return problems, err
 		}
 	}
@@ -197,7 +200,8 @@ func (s *Store) Check(repair bool) ([]string, error) {
 	return append(problems, left...), err
 }
 
-// rebuildIndex recreates the index from the meta.json in each snapshot dir.
+// rebuildIndex recreates the index from the meta.json in each snapshot dir
+// (in memory; the caller writes it if it holds the store lock).
 func (s *Store) rebuildIndex() (*index, error) {
 	idx := &index{Committed: map[digest.Digest]*record{}, Active: map[string]*record{}}
 	entries, err := os.ReadDir(s.dir)
@@ -220,9 +224,6 @@ func (s *Store) rebuildIndex() (*index, error) {
 		case r.ChainID != "":
 			idx.Committed[r.ChainID] = &r
 		}
-	}
-	if err := s.writeIndex(idx); err != nil {
-		return nil, err
 	}
 	return idx, nil
 }
