@@ -8,11 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -244,5 +247,73 @@ func TestSeccompCache(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "seccomp", "*.json")); len(files) != 2 {
 		t.Fatalf("cache files %v, want two", files)
+	}
+}
+
+// TestSeccompKeyCoversEveryField keeps the hand-written cache key honest:
+// every field of libcontainer's seccomp types is encoded (a new one fails
+// here until key encodes it), and a change to any of them, or a different
+// split of the same bytes, is another key.
+func TestSeccompKeyCoversEveryField(t *testing.T) {
+	fields := func(v any) []string {
+		var out []string
+		for f := range reflect.TypeOf(v).Fields() {
+			out = append(out, f.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		v    any
+		want []string
+	}{
+		{configs.Seccomp{}, []string{"DefaultAction", "Architectures", "Flags", "Syscalls", "DefaultErrnoRet", "ListenerPath", "ListenerMetadata", "Program"}},
+		{configs.Syscall{}, []string{"Name", "Action", "ErrnoRet", "Args"}},
+		{configs.Arg{}, []string{"Index", "Value", "ValueTwo", "Op"}},
+	} {
+		if got := fields(tc.v); !slices.Equal(got, tc.want) {
+			t.Errorf("%T has fields %v; key encodes %v (Program is the output, not an input)", tc.v, got, tc.want)
+		}
+	}
+
+	one, two := uint(1), uint(2)
+	base := func() *configs.Seccomp {
+		return &configs.Seccomp{
+			DefaultAction: configs.Errno, DefaultErrnoRet: &one,
+			Architectures: []string{"amd64", "x86"},
+			Flags:         []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG"},
+			Syscalls: []*configs.Syscall{
+				{Name: "read", Action: configs.Allow},
+				{Name: "personality", Action: configs.Allow, Args: []*configs.Arg{{Index: 0, Value: 8, ValueTwo: 0, Op: configs.EqualTo}}},
+			},
+		}
+	}
+	c := newSeccompCache(t.TempDir())
+	ref := c.key(base())
+	if c.key(base()) != ref {
+		t.Fatal("the same rules gave two keys")
+	}
+	for desc, change := range map[string]func(s *configs.Seccomp){
+		"default action":      func(s *configs.Seccomp) { s.DefaultAction = configs.Kill },
+		"default errno":       func(s *configs.Seccomp) { s.DefaultErrnoRet = &two },
+		"no default errno":    func(s *configs.Seccomp) { s.DefaultErrnoRet = nil },
+		"architectures split": func(s *configs.Seccomp) { s.Architectures = []string{"amd64x", "86"} },
+		"flags":               func(s *configs.Seccomp) { s.Flags = nil },
+		"listener path":       func(s *configs.Seccomp) { s.ListenerPath = "/run/l.sock" },
+		"listener metadata":   func(s *configs.Seccomp) { s.ListenerMetadata = "m" },
+		"syscall name":        func(s *configs.Seccomp) { s.Syscalls[0].Name = "write" },
+		"syscall action":      func(s *configs.Seccomp) { s.Syscalls[0].Action = configs.Log },
+		"syscall errno":       func(s *configs.Seccomp) { s.Syscalls[0].ErrnoRet = &one },
+		"arg index":           func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Index = 1 },
+		"arg value":           func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Value = 9 },
+		"arg value two":       func(s *configs.Seccomp) { s.Syscalls[1].Args[0].ValueTwo = 1 },
+		"arg op":              func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Op = configs.MaskEqualTo },
+		"arg moved":           func(s *configs.Seccomp) { s.Syscalls[0].Args, s.Syscalls[1].Args = s.Syscalls[1].Args, nil },
+		"rule dropped":        func(s *configs.Seccomp) { s.Syscalls = s.Syscalls[:1] },
+	} {
+		s := base()
+		change(s)
+		if c.key(s) == ref {
+			t.Errorf("%s: same key as the unchanged rules", desc)
+		}
 	}
 }
