@@ -25,6 +25,7 @@ import (
 	"github.com/berth/berth/internal/image"
 	"github.com/berth/berth/internal/mount"
 	"github.com/berth/berth/internal/runtime"
+	"github.com/berth/berth/internal/snapshot"
 	"github.com/berth/berth/internal/spec"
 )
 
@@ -252,7 +253,7 @@ func (e *Engine) newSandbox(id string, parent *image.Image, readOnly bool) (_ *s
 	if parent != nil {
 		chain = parent.TopChainID()
 	}
-	mounts, err := e.Snapshots.PrepareEphemeral(sandboxKey(id), chain)
+	mounts, err := e.Snapshots.Prepare(sandboxKey(id), chain, snapshot.Ephemeral())
 	if err != nil {
 		return nil, fmt.Errorf("build sandbox: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/berth/berth/internal/network"
 	"github.com/berth/berth/internal/opts"
 	"github.com/berth/berth/internal/runtime"
+	"github.com/berth/berth/internal/snapshot"
 	"github.com/berth/berth/internal/spec"
 	"github.com/berth/berth/internal/volume"
 )
@@ -215,11 +216,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *container.Cont
 		}
 	}()
 	failpoint.Hit("create.after-record")
-	prepare := e.Snapshots.Prepare
-	if c.Host.AutoRemove {
-		prepare = e.Snapshots.PrepareEphemeral // removed anyway after a crash
-	}
-	if _, err := prepare(id, img.TopChainID()); err != nil {
+	if _, err := e.Snapshots.Prepare(id, img.TopChainID(), rootfsOpts(c)...); err != nil {
 		// A concurrent rmi may delete the image, and its GC the layers,
 		// between the lookup above and the container record that would
 		// have made the rmi refuse. Say so, not "parent not found". (Once
@@ -319,6 +316,18 @@ func (e *Engine) resolveMounts(c *container.Container, specs []opts.Volume, imag
 		mounts = append(mounts, container.Mount{Type: "volume", Name: vol.Name, Source: vol.Mountpoint, Destination: dst, RW: true})
 	}
 	return mounts, nil
+}
+
+// rootfsOpts are how a container's writable layer is prepared: on the
+// image's init layer, which holds the mount points of the files
+// writeEtcFiles makes, and without fsyncs for a --rm container, which is
+// removed anyway after a crash.
+func rootfsOpts(c *container.Container) []snapshot.PrepareOpt {
+	opts := []snapshot.PrepareOpt{snapshot.WithInitLayer()}
+	if c.Host.AutoRemove {
+		opts = append(opts, snapshot.Ephemeral())
+	}
+	return opts
 }
 
 // writeEtcFiles writes the hostname, hosts and resolv.conf that the spec

@@ -346,7 +346,7 @@ func (e *Engine) repairSnapshot(c *container.Container) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("container %s: cannot recreate its rootfs: %v", short(c.ID), err)}
 	}
-	if _, err := e.Snapshots.Prepare(c.Snapshot, img.TopChainID()); err != nil {
+	if _, err := e.Snapshots.Prepare(c.Snapshot, img.TopChainID(), rootfsOpts(c)...); err != nil {
 		return []string{fmt.Sprintf("container %s: recreate its rootfs: %v", short(c.ID), err)}
 	}
 	return []string{fmt.Sprintf("container %s: empty rootfs layer recreated", short(c.ID))}

@@ -42,8 +42,11 @@ type record struct {
 	Size    int64         `json:"size,omitempty"`
 	Created time.Time     `json:"created"`
 	// Ephemeral marks an active snapshot that need not survive a crash of
-	// the machine (see PrepareEphemeral): its records skip the fsyncs.
+	// the machine (see Ephemeral): its records skip the fsyncs.
 	Ephemeral bool `json:"ephemeral,omitempty"`
+	// Init marks a committed snapshot that is the init layer on its parent
+	// (see WithInitLayer); it lives as long as its parent does.
+	Init bool `json:"init,omitempty"`
 }
 
 type index struct {
@@ -227,6 +230,10 @@ func (t *tempDir) release() {
 // ChainID exists already (another process won a race, or the layer is
 // shared), the new copy is discarded and the existing snapshot returned.
 func (s *Store) Apply(ctx context.Context, parent digest.Digest, r io.Reader) (Info, error) {
+	return s.apply(ctx, parent, r, false)
+}
+
+func (s *Store) apply(ctx context.Context, parent digest.Digest, r io.Reader, init bool) (Info, error) {
 	if parent != "" {
 		if _, err := s.Stat(parent); err != nil {
 			return Info{}, fmt.Errorf("apply layer: parent: %w", err)
@@ -277,7 +284,7 @@ func (s *Store) Apply(ctx context.Context, parent digest.Digest, r io.Reader) (I
 		return Info{}, fmt.Errorf("apply layer %s: parent %s was removed meanwhile: %w", diffID, parent, errdefs.ErrNotFound)
 	}
 	failpoint.Hit("snapshot.apply.before-commit")
-	rec := &record{ID: s.allocID(idx), ChainID: chainID, DiffID: diffID, Parent: parent, Size: size, Created: time.Now().UTC()}
+	rec := &record{ID: s.allocID(idx), ChainID: chainID, DiffID: diffID, Parent: parent, Size: size, Created: time.Now().UTC(), Init: init}
 	if err := s.commitDir(tmp, rec); err != nil {
 		return Info{}, fmt.Errorf("apply layer %s: %w", diffID, err)
 	}
@@ -373,19 +380,38 @@ func (s *Store) Active() ([]string, error) {
 // snapshot parent ("" for an empty base, as for FROM scratch) and returns
 // the overlay mount that shows it. A key in use is an errdefs.ErrConflict
 // error; a missing parent errdefs.ErrNotFound.
-func (s *Store) Prepare(key string, parent digest.Digest) ([]mount.Mount, error) {
-	return s.prepare(key, parent, false)
+func (s *Store) Prepare(key string, parent digest.Digest, opts ...PrepareOpt) ([]mount.Mount, error) {
+	var o prepareOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.init {
+		init, err := s.initLayer(parent)
+		if err != nil {
+			return nil, fmt.Errorf("prepare snapshot %s: %w", key, err)
+		}
+		parent = init
+	}
+	return s.prepare(key, parent, o.ephemeral)
 }
 
-// PrepareEphemeral is Prepare for a writable layer that is to be deleted
-// anyway if the machine crashes: a --rm container's, a build step's. Its
-// records are written without waiting for the disk (Prepare and Remove
-// issue seven fsyncs otherwise, a tenth of a `run --rm` on a slow disk).
-// After a power loss it may be gone from the index, or left in it without
-// its directory (Check reports it; its owner's removal finishes it).
-func (s *Store) PrepareEphemeral(key string, parent digest.Digest) ([]mount.Mount, error) {
-	return s.prepare(key, parent, true)
-}
+// PrepareOpt is an option of Prepare.
+type PrepareOpt func(*prepareOpts)
+
+type prepareOpts struct{ ephemeral, init bool }
+
+// Ephemeral is for a writable layer that is to be deleted anyway if the
+// machine crashes: a --rm container's, a build step's. Its records are
+// written without waiting for the disk (Prepare and Remove issue seven
+// fsyncs otherwise, a tenth of a `run --rm` on a slow disk). After a power
+// loss it may be gone from the index, or left in it without its directory
+// (Check reports it; its owner's removal finishes it).
+func Ephemeral() PrepareOpt { return func(o *prepareOpts) { o.ephemeral = true } }
+
+// WithInitLayer puts the layer on parent's init layer instead of on parent
+// itself (see initLayer): a container's, whose runtime bind-mounts files
+// over /etc/hostname, /etc/hosts and /etc/resolv.conf.
+func WithInitLayer() PrepareOpt { return func(o *prepareOpts) { o.init = true } }
 
 func (s *Store) prepare(key string, parent digest.Digest, ephemeral bool) ([]mount.Mount, error) {
 	if key == "" {
@@ -674,6 +700,11 @@ func (s *Store) GC(keep map[digest.Digest]bool) (removed int, reclaimed int64, e
 	}
 	for _, r := range idx.Active {
 		mark(r.Parent)
+	}
+	for c, r := range idx.Committed {
+		if r.Init && r.Parent != "" && live[r.Parent] {
+			live[c] = true
+		}
 	}
 	var doomed []*record
 	for c, r := range idx.Committed {

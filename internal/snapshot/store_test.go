@@ -576,7 +576,7 @@ func TestEphemeralAfterPowerLoss(t *testing.T) {
 	requireRoot(t)
 	s := openStore(t)
 	base := apply(t, s, "", layer1(t))
-	if _, err := s.PrepareEphemeral("e", base.ChainID); err != nil {
+	if _, err := s.Prepare("e", base.ChainID, Ephemeral()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Prepare("d", base.ChainID); err != nil {

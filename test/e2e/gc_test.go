@@ -32,6 +32,7 @@ type snapIndex struct {
 		ID     string        `json:"id"`
 		Parent digest.Digest `json:"parent"`
 		Size   int64         `json:"size"`
+		Init   bool          `json:"init"`
 	} `json:"committed"`
 	Active map[string]struct {
 		ID     string        `json:"id"`
@@ -54,7 +55,8 @@ func (e *Env) snapIndex() snapIndex {
 
 // expected is what the store must hold, computed from the image graph:
 // every listed image's config, manifest and layer blobs and its layers'
-// chain IDs, plus every container's snapshot and the chain below it.
+// chain IDs (and its init layer, if a container made one), plus every
+// container's snapshot and the chain below it.
 type expected struct {
 	blobs, chains, active map[string]bool
 	imageChains           []string // the images' layers alone
@@ -112,6 +114,13 @@ func (e *Env) expectedFromGraph() expected {
 		}
 	}
 	idx := e.snapIndex()
+	// An image's init layer (the containers' mount points) lives as long
+	// as the image does.
+	for c, r := range idx.Committed {
+		if r.Init && x.chains[r.Parent.String()] {
+			x.chains[c.String()] = true
+		}
+	}
 	for _, id := range strings.Fields(e.MustRun("ps", "-a", "-q", "--no-trunc").Stdout) {
 		x.active[id] = true
 		a, ok := idx.Active[id]
