@@ -11,8 +11,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
-
-	"github.com/berth/berth/internal/errdefs"
 )
 
 // The init layer, as Docker's "<container>-init" layer but one per image:
@@ -29,31 +27,40 @@ import (
 // initFiles are the mount points the init layer holds, under etc/.
 var initFiles = []string{"hostname", "hosts", "resolv.conf"}
 
-// initLayer returns the chain ID of the init layer on parent, making it
-// if needed. Where the image's /etc is not a plain directory, it returns
-// parent: the runtime then creates what it needs, as before.
-func (s *Store) initLayer(parent digest.Digest) (digest.Digest, error) {
-	idx, err := s.readIndex()
-	if err != nil {
-		return "", err
-	}
+// errNoInitLayer says that parent's init layer is still to be made.
+var errNoInitLayer = errors.New("no init layer yet")
+
+// initLayerOf returns the chain ID of the init layer on parent, or parent
+// itself where the image's /etc is not a plain directory (the runtime then
+// creates what it needs, as it did before). The caller holds the store
+// lock; errNoInitLayer asks it to let go and call makeInitLayer.
+func (s *Store) initLayerOf(idx *index, parent digest.Digest) (digest.Digest, error) {
 	for c, r := range idx.Committed {
 		if r.Init && r.Parent == parent {
 			return c, nil
 		}
 	}
-	if parent != "" && idx.Committed[parent] == nil {
-		return "", fmt.Errorf("parent %s: %w", parent, errdefs.ErrNotFound)
+	if _, ok, err := s.initTar(idx, parent); err != nil || !ok {
+		return parent, err
+	}
+	return "", errNoInitLayer
+}
+
+// makeInitLayer commits the init layer on parent (another process may win
+// the race: Apply then keeps the first).
+func (s *Store) makeInitLayer(parent digest.Digest) error {
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
 	}
 	layer, ok, err := s.initTar(idx, parent)
 	if err != nil || !ok {
-		return parent, err
+		return err
 	}
-	info, err := s.apply(context.Background(), parent, bytes.NewReader(layer), true)
-	if err != nil {
-		return "", fmt.Errorf("init layer: %w", err)
+	if _, err := s.apply(context.Background(), parent, bytes.NewReader(layer), true); err != nil {
+		return fmt.Errorf("init layer: %w", err)
 	}
-	return info.ChainID, nil
+	return nil
 }
 
 // initTar writes the init layer on parent as a tar. Its etc/ entry copies

@@ -133,3 +133,37 @@ func (s *Store) initsOf(t *testing.T, chain digest.Digest) []digest.Digest {
 	}
 	return out
 }
+
+// TestInitLayerFlagLost: an index written by a berth that did not know the
+// init flag still names the layer; the next container finds it again
+// instead of failing or making it anew.
+func TestInitLayerFlagLost(t *testing.T) {
+	requireRoot(t)
+	s := openStore(t)
+	img := apply(t, s, "", layer1(t))
+	if _, err := s.Prepare("c1", img.ChainID, WithInitLayer()); err != nil {
+		t.Fatal(err)
+	}
+	inits := s.initsOf(t, img.ChainID)
+	if len(inits) != 1 {
+		t.Fatalf("init layers %v", inits)
+	}
+	idx, err := s.loadIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx.Committed[inits[0]].Init = false
+	if err := s.writeIndex(idx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prepare("c2", img.ChainID, WithInitLayer()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.initsOf(t, img.ChainID); len(got) != 1 || got[0] != inits[0] {
+		t.Fatalf("init layers after the flag was lost: %v, want %v flagged again", got, inits)
+	}
+	idx, _ = s.loadIndex()
+	if p := idx.Active["c2"].Parent; p != inits[0] {
+		t.Fatalf("c2 sits on %s, want the init layer %s", p, inits[0])
+	}
+}

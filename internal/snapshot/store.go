@@ -278,6 +278,14 @@ func (s *Store) apply(ctx context.Context, parent digest.Digest, r io.Reader, in
 		return Info{}, err
 	}
 	if existing, ok := idx.Committed[chainID]; ok {
+		if init && !existing.Init {
+			// The same layer, committed by a berth that did not flag init
+			// layers (or flagged in a meta.json an index rebuild predates).
+			existing.Init = true
+			if err := s.writeIndex(idx, true); err != nil {
+				return Info{}, err
+			}
+		}
 		return s.info(existing), nil
 	}
 	if parent != "" && idx.Committed[parent] == nil {
@@ -298,10 +306,14 @@ func (s *Store) apply(ctx context.Context, parent digest.Digest, r io.Reader, in
 }
 
 // commitDir writes rec's meta.json into tmp and renames tmp to rec.ID,
-// durably unless rec is ephemeral.
+// durably. An ephemeral snapshot gets neither: meta.json is for rebuilding
+// a lost index, which only a power loss loses, and that ends an ephemeral
+// snapshot anyway (without its record it is a leftover, and removed).
 func (s *Store) commitDir(tmp *tempDir, rec *record) error {
-	if err := fsutil.WriteJSON(filepath.Join(tmp.path, metaFile), rec, 0o600, !rec.Ephemeral); err != nil {
-		return err
+	if !rec.Ephemeral {
+		if err := fsutil.WriteJSONAtomic(filepath.Join(tmp.path, metaFile), rec, 0o600); err != nil {
+			return err
+		}
 	}
 	failpoint.Hit("snapshot.commit.before-rename")
 	if err := os.Rename(tmp.path, s.path(rec.ID)); err != nil {
@@ -385,14 +397,17 @@ func (s *Store) Prepare(key string, parent digest.Digest, opts ...PrepareOpt) ([
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.init {
-		init, err := s.initLayer(parent)
-		if err != nil {
+	for try := 0; ; try++ {
+		ms, err := s.prepare(key, parent, o)
+		if !errors.Is(err, errNoInitLayer) || try == 2 {
+			return ms, err
+		}
+		// The image's first container: make its init layer (as any layer,
+		// outside the lock) and try again.
+		if err := s.makeInitLayer(parent); err != nil {
 			return nil, fmt.Errorf("prepare snapshot %s: %w", key, err)
 		}
-		parent = init
 	}
-	return s.prepare(key, parent, o.ephemeral)
 }
 
 // PrepareOpt is an option of Prepare.
@@ -413,7 +428,7 @@ func Ephemeral() PrepareOpt { return func(o *prepareOpts) { o.ephemeral = true }
 // over /etc/hostname, /etc/hosts and /etc/resolv.conf.
 func WithInitLayer() PrepareOpt { return func(o *prepareOpts) { o.init = true } }
 
-func (s *Store) prepare(key string, parent digest.Digest, ephemeral bool) ([]mount.Mount, error) {
+func (s *Store) prepare(key string, parent digest.Digest, o prepareOpts) ([]mount.Mount, error) {
 	if key == "" {
 		return nil, fmt.Errorf("prepare snapshot: empty key: %w", errdefs.ErrInvalid)
 	}
@@ -432,6 +447,12 @@ func (s *Store) prepare(key string, parent digest.Digest, ephemeral bool) ([]mou
 	if parent != "" && idx.Committed[parent] == nil {
 		return nil, fmt.Errorf("prepare snapshot %s: parent %s: %w", key, parent, errdefs.ErrNotFound)
 	}
+	if o.init {
+		if parent, err = s.initLayerOf(idx, parent); err != nil {
+			return nil, err
+		}
+	}
+	ephemeral := o.ephemeral
 	tmp, err := s.newTempDir(true)
 	if err != nil {
 		return nil, err

@@ -55,8 +55,9 @@ func TestRunRmWaitsForNoDisk(t *testing.T) {
 func TestPowerLossLeftovers(t *testing.T) {
 	e := newEnv(t)
 	img := e.BusyboxImage()
-	create := func(name string) string {
+	create := func(t *testing.T, name string) string {
 		t.Helper()
+		e := e.For(t)
 		id := strings.TrimSpace(e.MustRun("create", "--rm", "--name", name, "--network", "none", img, "true").Stdout)
 		if !idPattern.MatchString(id) {
 			t.Fatalf("create printed %q", id)
@@ -64,8 +65,9 @@ func TestPowerLossLeftovers(t *testing.T) {
 		e.noteIDs(id)
 		return id
 	}
-	repairs := func(want string) {
+	repairs := func(t *testing.T, want string) {
 		t.Helper()
+		e := e.For(t)
 		r := e.Run("system", "check")
 		if r.Code != 1 || !strings.Contains(r.Stdout, want) {
 			t.Fatalf("system check: want exit 1 reporting %q:\n%s", want, r)
@@ -75,7 +77,7 @@ func TestPowerLossLeftovers(t *testing.T) {
 			t.Fatalf("system check after --repair:\n%s", r)
 		}
 	}
-	truncate := func(p string) {
+	truncate := func(t *testing.T, p string) {
 		t.Helper()
 		if err := os.Truncate(p, 0); err != nil {
 			t.Fatal(err)
@@ -83,39 +85,49 @@ func TestPowerLossLeftovers(t *testing.T) {
 	}
 
 	t.Run("empty container record", func(t *testing.T) {
+		e := e.For(t)
 		name := e.Name("pl")
-		id := create(name)
-		truncate(filepath.Join(e.Root, "containers", id, "container.json"))
+		id := create(t, name)
+		truncate(t, filepath.Join(e.Root, "containers", id, "container.json"))
 		if r := e.MustRun("ps", "-a", "-q", "--no-trunc"); strings.Contains(r.Stdout, id) {
 			t.Errorf("ps -a lists a container whose record is empty:\n%s", r)
 		}
-		repairs("unreadable record")
+		repairs(t, "unreadable record")
 		if _, err := os.Stat(filepath.Join(e.Root, "containers", id)); !os.IsNotExist(err) {
 			t.Errorf("container dir still there after --repair: %v", err)
 		}
-		e.MustRun("rm", create(name)) // its name is free again
+		e.MustRun("rm", create(t, name)) // its name is free again
 	})
 
 	t.Run("container record lost, writable layer kept", func(t *testing.T) {
-		id := create(e.Name("pl"))
+		e := e.For(t)
+		id := create(t, e.Name("pl"))
 		if err := os.RemoveAll(filepath.Join(e.Root, "containers", id)); err != nil {
 			t.Fatal(err)
 		}
-		repairs("writable layer without a container")
+		repairs(t, "writable layer without a container")
 		if idx, err := os.ReadFile(filepath.Join(e.Root, "snapshots", "index.json")); err != nil || strings.Contains(string(idx), id) {
 			t.Errorf("the snapshot index still names the layer after --repair (%v):\n%s", err, idx)
 		}
 	})
 
 	t.Run("empty snapshot index", func(t *testing.T) {
-		id := create(e.Name("pl"))
-		truncate(filepath.Join(e.Root, "snapshots", "index.json"))
-		// Every command goes on: the index is rebuilt from the layers' meta files.
+		e := e.For(t)
+		id := create(t, e.Name("pl"))
+		truncate(t, filepath.Join(e.Root, "snapshots", "index.json"))
+		if r := e.Run("system", "check"); r.Code != 1 || !strings.Contains(r.Stdout, "corrupt record") {
+			t.Errorf("system check with an empty index: want exit 1 reporting it:\n%s", r)
+		}
+		// Every command goes on: the index is rebuilt from the meta files
+		// of the image's layers. The --rm container's own layer, which has
+		// none, is forgotten with it: the container is removed, as it would
+		// be after any crash of the machine.
 		if r := e.MustRun("run", "--rm", "--network", "none", img, "echo", "alive"); strings.TrimSpace(r.Stdout) != "alive" {
 			t.Errorf("run --rm after losing the index:\n%s", r)
 		}
-		e.MustRun("start", "-a", id) // --rm: removed when it exits
-		truncate(filepath.Join(e.Root, "snapshots", "index.json"))
-		repairs("corrupt record")
+		repairs(t, "rootfs snapshot missing")
+		if r := e.Run("inspect", id); r.Code == 0 {
+			t.Errorf("the --rm container whose layer was lost is still there after --repair:\n%s", r)
+		}
 	})
 }
