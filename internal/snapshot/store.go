@@ -399,8 +399,11 @@ func (s *Store) Prepare(key string, parent digest.Digest, opts ...PrepareOpt) ([
 	}
 	for try := 0; ; try++ {
 		ms, err := s.prepare(key, parent, o)
-		if !errors.Is(err, errNoInitLayer) || try == 2 {
+		if !errors.Is(err, errNoInitLayer) {
 			return ms, err
+		}
+		if try == 2 { // made, and gone again each time: its image is being removed
+			return nil, fmt.Errorf("prepare snapshot %s: parent %s: %w", key, parent, errdefs.ErrNotFound)
 		}
 		// The image's first container: make its init layer (as any layer,
 		// outside the lock) and try again.
@@ -419,13 +422,14 @@ type prepareOpts struct{ ephemeral, init bool }
 // machine crashes: a --rm container's, a build step's. Its records are
 // written without waiting for the disk (Prepare and Remove issue seven
 // fsyncs otherwise, a tenth of a `run --rm` on a slow disk). After a power
-// loss it may be gone from the index, or left in it without its directory
-// (Check reports it; its owner's removal finishes it).
+// loss the index may have forgotten it (its directory is then a leftover
+// that Check and Cleanup remove) or still name it without its directory
+// (Check reports it; its container's removal finishes it).
 func Ephemeral() PrepareOpt { return func(o *prepareOpts) { o.ephemeral = true } }
 
-// WithInitLayer puts the layer on parent's init layer instead of on parent
-// itself (see initLayer): a container's, whose runtime bind-mounts files
-// over /etc/hostname, /etc/hosts and /etc/resolv.conf.
+// WithInitLayer puts the layer on parent's init layer (see init.go)
+// instead of on parent itself: a container's, whose runtime bind-mounts
+// files over /etc/hostname, /etc/hosts and /etc/resolv.conf.
 func WithInitLayer() PrepareOpt { return func(o *prepareOpts) { o.init = true } }
 
 func (s *Store) prepare(key string, parent digest.Digest, o prepareOpts) ([]mount.Mount, error) {
@@ -452,13 +456,12 @@ func (s *Store) prepare(key string, parent digest.Digest, o prepareOpts) ([]moun
 			return nil, err
 		}
 	}
-	ephemeral := o.ephemeral
 	tmp, err := s.newTempDir(true)
 	if err != nil {
 		return nil, err
 	}
 	defer tmp.release()
-	rec := &record{ID: s.allocID(idx), Key: key, Parent: parent, Created: time.Now().UTC(), Ephemeral: ephemeral}
+	rec := &record{ID: s.allocID(idx), Key: key, Parent: parent, Created: time.Now().UTC(), Ephemeral: o.ephemeral}
 	if err := s.makeActiveDirs(tmp.path, idx, parent); err != nil {
 		return nil, fmt.Errorf("prepare snapshot %s: %w", key, err)
 	}
@@ -467,7 +470,7 @@ func (s *Store) prepare(key string, parent digest.Digest, o prepareOpts) ([]moun
 	}
 	failpoint.Hit("snapshot.prepare.before-index")
 	idx.Active[key] = rec
-	if err := s.writeIndex(idx, !ephemeral); err != nil {
+	if err := s.writeIndex(idx, !o.ephemeral); err != nil {
 		os.RemoveAll(s.path(rec.ID))
 		return nil, err
 	}
