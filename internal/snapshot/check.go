@@ -101,9 +101,21 @@ func (s *Store) removeLeftovers(idx *index, remove bool) ([]string, error) {
 	}
 	refs := referencedIDs(idx)
 	var found []string
+	var mounted map[string]bool // the upper dirs of mounted overlays, read once if needed
 	for _, e := range entries {
 		if !s.leftover(idx, refs, e.Name()) {
 			continue
+		}
+		if _, err := strconv.ParseUint(e.Name(), 10, 64); err == nil {
+			if mounted == nil {
+				mounted = mountedUppers()
+			}
+			if mounted[s.path(e.Name(), fsDir)] {
+				// An index that lost it (a power loss took an ephemeral
+				// layer's record) while its container still runs: the
+				// container's removal, or a check after it, finishes it.
+				continue
+			}
 		}
 		found = append(found, "leftover "+e.Name())
 		if remove {
@@ -229,17 +241,22 @@ func (s *Store) rebuildIndex() (*index, error) {
 }
 
 // upperMounted reports whether an overlay in this mount namespace uses upper.
-func upperMounted(upper string) bool {
+func upperMounted(upper string) bool { return mountedUppers()[upper] }
+
+// mountedUppers returns the upper dirs of the overlays mounted in this
+// mount namespace.
+func mountedUppers() map[string]bool {
+	uppers := map[string]bool{}
 	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("overlay"))
 	if err != nil {
-		return false
+		return uppers
 	}
 	for _, m := range mounts {
 		for _, o := range strings.Split(m.VFSOptions, ",") {
-			if o == "upperdir="+upper {
-				return true
+			if u, ok := strings.CutPrefix(o, "upperdir="); ok {
+				uppers[u] = true
 			}
 		}
 	}
-	return false
+	return uppers
 }

@@ -630,3 +630,51 @@ func TestEphemeralAfterPowerLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLeftoverStillMounted: an ephemeral layer an index lost while its
+// container still runs (mounted) is not taken for a leftover until it is
+// unmounted.
+func TestLeftoverStillMounted(t *testing.T) {
+	requireRoot(t)
+	s := openStore(t)
+	base := apply(t, s, "", layer1(t))
+	ms, err := s.Prepare("e", base.ChainID, Ephemeral())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := s.loadIndex()
+	dir := filepath.Join(s.dir, idx.Active["e"].ID)
+	root := t.TempDir()
+	if err := mount.All(ms, root); err != nil {
+		t.Fatal(err)
+	}
+	defer mount.Unmount(root)
+	if err := os.Truncate(filepath.Join(s.dir, indexFile), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Check(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fsDir, "bin", "sh")); err == nil {
+		t.Fatal("the lower shows through the upper dir: test is wrong")
+	}
+	if _, err := os.Stat(filepath.Join(root, "bin", "sh")); err != nil {
+		t.Fatalf("the mounted rootfs lost its files: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("check --repair removed the layer of a mounted rootfs: %v", err)
+	}
+	if err := mount.Unmount(root); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Check(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p, "\n"), "leftover "+filepath.Base(dir)) {
+		t.Fatalf("check --repair after the unmount: %v, want the leftover", p)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("leftover still there after the unmount: %v", err)
+	}
+}
