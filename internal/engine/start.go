@@ -210,7 +210,7 @@ func (e *Engine) launch(ctx context.Context, c *container.Container, rio runtime
 	// running. Both only read s. The writer runs on a thread of its own at
 	// the lowest CPU priority: on a machine with few CPUs its marshal
 	// otherwise competes with the container's init, which the start waits
-	// for (0.6 ms of a `run --rm` on 2 CPUs); the thread ends with it.
+	// for (~1 ms of a `run --rm` on 2 CPUs); the thread ends with it.
 	var wrote chan error
 	if _, inProcess := rt.(*runtime.Libcontainer); inProcess {
 		wrote = make(chan error, 1)
