@@ -318,17 +318,27 @@ func (s *Store) ids() ([]string, error) {
 
 // List returns every container, newest first (the order of `docker ps -a`).
 // Directories without a record (a Create in progress, a crash) are skipped,
-// and so are unreadable records (a power loss; see Unreadable), as
-// Docker's daemon skips a container it cannot load.
+// and so are unreadable records (a power loss; see Scan), as Docker's
+// daemon skips a container it cannot load.
 func (s *Store) List() ([]*Container, error) {
+	cs, _, err := s.Scan()
+	return cs, err
+}
+
+// Scan is List that also returns the containers whose record does not
+// parse, each with the reason. Only a power loss that caught a write which
+// does not wait for the disk (a state change, a --rm container's creation)
+// leaves one; Delete removes such a container.
+func (s *Store) Scan() (_ []*Container, unreadable map[string]error, _ error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, nil, fmt.Errorf("list containers: %w", err)
 	}
 	out := make([]*Container, 0, len(ents))
+	unreadable = map[string]error{}
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasPrefix(name, trashPrefix) {
@@ -340,11 +350,15 @@ func (s *Store) List() ([]*Container, error) {
 			continue
 		}
 		c, err := s.Load(name)
-		if errdefs.IsNotFound(err) || errors.Is(err, fsutil.ErrCorrupt) {
+		if errdefs.IsNotFound(err) {
+			continue
+		}
+		if errors.Is(err, fsutil.ErrCorrupt) {
+			unreadable[name] = err
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, c)
 	}
@@ -354,25 +368,7 @@ func (s *Store) List() ([]*Container, error) {
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out, nil
-}
-
-// Unreadable returns the IDs of containers whose record does not parse,
-// each with the reason. Only a power loss that caught a write which does not
-// wait for the disk (a state change, a --rm container's creation) leaves
-// one; Delete removes such a container.
-func (s *Store) Unreadable() (map[string]error, error) {
-	ids, err := s.ids()
-	if err != nil {
-		return nil, err
-	}
-	bad := map[string]error{}
-	for _, id := range ids {
-		if _, err := s.Load(id); errors.Is(err, fsutil.ErrCorrupt) {
-			bad[id] = err
-		}
-	}
-	return bad, nil
+	return out, unreadable, nil
 }
 
 // Update runs fn on container id's record under its lock and writes the

@@ -218,7 +218,7 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 	if err := add(e.Images.Check(repair)); err != nil {
 		return nil, err
 	}
-	bad, err := e.Containers.Unreadable()
+	cs, bad, err := e.Containers.Scan()
 	if err != nil {
 		return nil, err
 	}
@@ -231,10 +231,6 @@ func (e *Engine) Check(ctx context.Context, repair bool) ([]string, error) {
 				problems = append(problems, fmt.Sprintf("container %s: remove: %v", short(id), err))
 			}
 		}
-	}
-	cs, err := e.Containers.List()
-	if err != nil {
-		return nil, err
 	}
 	for _, c := range cs {
 		if c.State.Running && !e.Containers.OwnerAlive(c.ID) && stillRunning(e, c.ID) {

@@ -40,7 +40,7 @@ func (s *Store) initLayerOf(idx *index, parent digest.Digest) (digest.Digest, er
 			return c, nil
 		}
 	}
-	if _, ok, err := s.initTar(idx, parent); err != nil || !ok {
+	if _, ok, err := s.imageEtc(idx, parent); err != nil || !ok {
 		return parent, err
 	}
 	return "", errNoInitLayer
@@ -53,8 +53,12 @@ func (s *Store) makeInitLayer(parent digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	layer, ok, err := s.initTar(idx, parent)
+	etc, ok, err := s.imageEtc(idx, parent)
 	if err != nil || !ok {
+		return err
+	}
+	layer, err := initTar(etc)
+	if err != nil {
 		return err
 	}
 	if _, err := s.apply(context.Background(), parent, bytes.NewReader(layer), true); err != nil {
@@ -63,17 +67,15 @@ func (s *Store) makeInitLayer(parent digest.Digest) error {
 	return nil
 }
 
-// initTar writes the init layer on parent as a tar. Its etc/ entry copies
-// the image's /etc (mode, owner, time), since the top-most layer's
-// directory is what the container sees; the files take that time too, so
-// the same image always gets the same layer. ok is false where /etc is
-// not a directory.
-func (s *Store) initTar(idx *index, parent digest.Digest) (layer []byte, ok bool, err error) {
+// imageEtc returns the tar header of the init layer's etc/: a copy of the
+// image's /etc (mode, owner, time), since the top-most layer's directory
+// is what the container sees. ok is false where /etc is not a directory.
+func (s *Store) imageEtc(idx *index, parent digest.Digest) (etc *tar.Header, ok bool, err error) {
 	lowers, err := s.lowers(idx, parent)
 	if err != nil {
 		return nil, false, err
 	}
-	etc := &tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)}
+	etc = &tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0), Format: tar.FormatUSTAR}
 	for _, l := range lowers {
 		var st unix.Stat_t
 		err := unix.Lstat(filepath.Join(l, "etc"), &st)
@@ -94,20 +96,25 @@ func (s *Store) initTar(idx *index, parent digest.Digest) (layer []byte, ok bool
 		etc.ModTime = time.Unix(st.Mtim.Sec, 0)
 		break
 	}
+	return etc, true, nil
+}
+
+// initTar writes the init layer under etc as a tar: the files take etc's
+// time, so the same image always gets the same layer.
+func initTar(etc *tar.Header) ([]byte, error) {
 	var buf bytes.Buffer
 	w := tar.NewWriter(&buf)
-	hdrs := []*tar.Header{etc}
-	for _, f := range initFiles {
-		hdrs = append(hdrs, &tar.Header{Name: "etc/" + f, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: etc.ModTime, Format: tar.FormatUSTAR})
+	if err := w.WriteHeader(etc); err != nil {
+		return nil, err
 	}
-	etc.Format = tar.FormatUSTAR
-	for _, h := range hdrs {
+	for _, f := range initFiles {
+		h := &tar.Header{Name: "etc/" + f, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: etc.ModTime, Format: tar.FormatUSTAR}
 		if err := w.WriteHeader(h); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return buf.Bytes(), true, nil
+	return buf.Bytes(), nil
 }

@@ -554,7 +554,7 @@ func hostVethName(id, netID string) string {
 func (h hostSnap) diff(base hostSnap) []string {
 	var out []string
 	list := func(what string, got, want []string) {
-		if extra, missing := setDiff(got, want), setDiff(want, got); len(extra)+len(missing) > 0 {
+		if extra, missing := minus(got, want), minus(want, got); len(extra)+len(missing) > 0 {
 			out = append(out, fmt.Sprintf("%s: new %s, gone %s", what, few(extra), few(missing)))
 		}
 	}
@@ -565,7 +565,7 @@ func (h hostSnap) diff(base hostSnap) []string {
 	list("leases", h.leases, base.leases)
 	// Processes may only go (a transient one caught in the baseline);
 	// the long-lived container is checked by connecting to it at the end.
-	if extra := setDiff(h.procs, base.procs); len(extra) > 0 {
+	if extra := minus(h.procs, base.procs); len(extra) > 0 {
 		out = append(out, fmt.Sprintf("processes: new %q", extra))
 	}
 	list("cgroups of soak containers", h.cgroups, base.cgroups)
@@ -616,16 +616,6 @@ func few(l []string) string {
 		return fmt.Sprintf("%q", l)
 	}
 	return fmt.Sprintf("%q and %d more", l[:20], len(l)-20)
-}
-
-func setDiff(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // checkpoint waits for the host to come back to base (veths and cgroups go
